@@ -1,0 +1,1 @@
+"""Lite: store meeting recordings and play them back in the browser."""
