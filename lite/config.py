@@ -1,0 +1,164 @@
+"""Settings, read from the environment in one place.
+
+A bad setting raises ConfigError naming the variable; the entry points print that one line and exit,
+so an operator never has to read a traceback to find a typo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+BACKENDS = ("local", "minio", "s3")
+GiB = 1024**3
+MiB = 1024**2
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    endpoint: str | None  # None: AWS's own endpoint
+    public_endpoint: str | None  # the host browsers use, for presigned URLs
+    region: str
+    access_key: str | None  # None: boto3's default credential chain
+    secret_key: str | None
+    path_style: bool
+    create_bucket: bool  # minio: create a missing bucket; s3: a missing bucket is an error
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage_backend: str = "local"
+    data_dir: Path = Path("./data")
+    local_storage_dir: Path = Path("./data/recordings")
+    local_fsync: bool = True
+    s3: S3Settings | None = None
+    admin_api_token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8056
+    max_upload_bytes: int = 4 * GiB
+    chunk_max_bytes: int = 32 * MiB
+    idle_finalize_seconds: float = 300.0
+    playback_signing_key: str | None = None
+    playback_token_seconds: int = 6 * 3600
+    presign_seconds: int = 3600
+    shutdown_timeout_seconds: int = 30
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    log_level: str = "info"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "lite.db"
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = env.get(name, "").strip()
+    return raw or default
+
+
+def _endpoint(raw: str, secure: bool) -> str:
+    # MinIO users often write "minio:9000"; a full URL is used as is.
+    if "://" in raw:
+        return raw.rstrip("/")
+    return f"{'https' if secure else 'http'}://{raw}".rstrip("/")
+
+
+def _s3_settings(env: Mapping[str, str], backend: str) -> S3Settings:
+    if backend == "minio":
+        endpoint = _str(env, "MINIO_ENDPOINT")
+        if not endpoint:
+            raise ConfigError("MINIO_ENDPOINT is required when STORAGE_BACKEND=minio (e.g. minio:9000)")
+        secure = _bool(env, "MINIO_SECURE", False)
+        public = _str(env, "MINIO_PUBLIC_ENDPOINT")
+        return S3Settings(
+            bucket=_str(env, "MINIO_BUCKET", "recordings") or "recordings",
+            endpoint=_endpoint(endpoint, secure),
+            public_endpoint=_endpoint(public, secure) if public else None,
+            region=_str(env, "AWS_REGION", "us-east-1") or "us-east-1",
+            access_key=_str(env, "MINIO_ACCESS_KEY"),
+            secret_key=_str(env, "MINIO_SECRET_KEY"),
+            path_style=True,
+            create_bucket=True,
+        )
+    bucket = _str(env, "S3_BUCKET")
+    if not bucket:
+        raise ConfigError("S3_BUCKET is required when STORAGE_BACKEND=s3")
+    endpoint = _str(env, "S3_ENDPOINT")
+    return S3Settings(
+        bucket=bucket,
+        endpoint=_endpoint(endpoint, True) if endpoint else None,
+        public_endpoint=None,
+        region=_str(env, "AWS_REGION", "us-east-1") or "us-east-1",
+        access_key=_str(env, "AWS_ACCESS_KEY_ID"),
+        secret_key=_str(env, "AWS_SECRET_ACCESS_KEY"),
+        path_style=_bool(env, "S3_PATH_STYLE", bool(endpoint)),
+        create_bucket=False,
+    )
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    backend = (_str(env, "STORAGE_BACKEND", "local") or "local").lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f"STORAGE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    data_dir = Path(_str(env, "DATA_DIR", "./data") or "./data")
+    local_dir = Path(_str(env, "LOCAL_STORAGE_DIR") or data_dir / "recordings")
+    log_level = (_str(env, "LOG_LEVEL", "info") or "info").lower()
+    if log_level not in ("critical", "error", "warning", "info", "debug"):
+        raise ConfigError(
+            f"LOG_LEVEL must be one of critical, error, warning, info, debug, not {log_level!r}"
+        )
+    webhook_url = _str(env, "WEBHOOK_URL")
+    if webhook_url and not webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(f"WEBHOOK_URL must start with http:// or https://, not {webhook_url!r}")
+    return Settings(
+        storage_backend=backend,
+        data_dir=data_dir,
+        local_storage_dir=local_dir,
+        local_fsync=_bool(env, "LOCAL_STORAGE_FSYNC", True),
+        s3=_s3_settings(env, backend) if backend != "local" else None,
+        admin_api_token=_str(env, "ADMIN_API_TOKEN"),
+        host=_str(env, "HOST", "127.0.0.1") or "127.0.0.1",
+        port=_int(env, "PORT", 8056, minimum=1),
+        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 4 * GiB, minimum=1),
+        chunk_max_bytes=_int(env, "RECORDING_CHUNK_MAX_BYTES", 32 * MiB, minimum=1),
+        idle_finalize_seconds=float(_int(env, "RECORDING_IDLE_FINALIZE_SECONDS", 300, minimum=1)),
+        playback_signing_key=_str(env, "PLAYBACK_SIGNING_KEY"),
+        playback_token_seconds=_int(env, "PLAYBACK_TOKEN_SECONDS", 6 * 3600, minimum=10),
+        presign_seconds=_int(env, "PRESIGNED_URL_SECONDS", 3600, minimum=10),
+        shutdown_timeout_seconds=_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, minimum=1),
+        webhook_url=webhook_url,
+        webhook_secret=_str(env, "WEBHOOK_SECRET"),
+        log_level=log_level,
+    )

@@ -1,0 +1,47 @@
+"""Domain errors. Each carries the HTTP status it maps to, so routes never translate by hand."""
+
+from __future__ import annotations
+
+
+class LiteError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadInput(LiteError):
+    status_code = 422
+
+
+class UnsupportedMedia(LiteError):
+    status_code = 415
+
+
+class NotFound(LiteError):
+    status_code = 404
+
+
+class Conflict(LiteError):
+    status_code = 409
+
+
+class TooLarge(LiteError):
+    status_code = 413
+
+
+class Unauthorized(LiteError):
+    status_code = 401
+
+
+class Forbidden(LiteError):
+    status_code = 403
+
+
+class StorageFull(LiteError):
+    status_code = 507
+
+
+class StorageUnavailable(LiteError):
+    status_code = 503

@@ -1,0 +1,215 @@
+"""The SQLite index (sqlite-utils): users, hashed API keys, recordings and their media files.
+
+Listing stays fast with a million recordings: pages come from a covering index in newest-first
+order, and totals come from a per-user count table kept exact by triggers, not from COUNT(*).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+Row = dict[str, Any]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recordings (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    session_uid TEXT NOT NULL,
+    meeting_id TEXT,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    completed_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recordings_by_user ON recordings (user_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS recordings_by_status ON recordings (user_id, status, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS recordings_by_session ON recordings (user_id, session_uid);
+CREATE INDEX IF NOT EXISTS recordings_by_meeting ON recordings (user_id, meeting_id);
+CREATE TABLE IF NOT EXISTS media_files (
+    id INTEGER PRIMARY KEY,
+    recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    format TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    storage_backend TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    file_size_bytes INTEGER NOT NULL DEFAULT 0,
+    duration_seconds REAL,
+    sha256 TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    extra TEXT,
+    UNIQUE (recording_id, type)
+);
+CREATE TABLE IF NOT EXISTS recording_counts (
+    user_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (user_id, status)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS count_insert AFTER INSERT ON recordings BEGIN
+    INSERT INTO recording_counts (user_id, status, n) VALUES (NEW.user_id, NEW.status, 1)
+    ON CONFLICT (user_id, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_delete AFTER DELETE ON recordings BEGIN
+    UPDATE recording_counts SET n = n - 1 WHERE user_id = OLD.user_id AND status = OLD.status;
+END;
+CREATE TRIGGER IF NOT EXISTS count_status AFTER UPDATE OF status ON recordings
+WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE recording_counts SET n = n - 1 WHERE user_id = OLD.user_id AND status = OLD.status;
+    INSERT INTO recording_counts (user_id, status, n) VALUES (NEW.user_id, NEW.status, 1)
+    ON CONFLICT (user_id, status) DO UPDATE SET n = n + 1;
+END;
+"""
+
+
+class Index:
+    def __init__(self, path: Path | str) -> None:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        # WAL lets readers run during writes; NORMAL is safe against process crashes, and the index
+        # can be rebuilt from storage after a power loss.
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def ping(self) -> None:
+        self.db.execute("SELECT 1").fetchone()
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
+        cursor = self.db.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # users and keys
+
+    def insert_user(self, user: Row) -> None:
+        self.db["users"].insert(user)
+
+    def user_by_email(self, email: str) -> Row | None:
+        return self._one("SELECT * FROM users WHERE email = ?", (email,))
+
+    def get_user(self, user_id: int) -> Row | None:
+        return self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+
+    def list_users(self) -> list[Row]:
+        return self._all("SELECT * FROM users ORDER BY created_at, id", ())
+
+    def insert_api_key(self, key: Row) -> None:
+        self.db["api_keys"].insert(key)
+
+    def user_for_key_hash(self, key_hash: str) -> int | None:
+        row = self.db.execute("SELECT user_id FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def get_api_key(self, key_id: int) -> Row | None:
+        return self._one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+
+    def delete_api_key(self, key_id: int) -> bool:
+        return self.db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
+
+    # recordings and media
+
+    def insert_recording(self, recording: Row, media: list[Row]) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db["recordings"].insert(recording)
+            for item in media:
+                self.db["media_files"].insert(item)
+
+    def get_recording(self, user_id: int, recording_id: int) -> Row | None:
+        return self._one("SELECT * FROM recordings WHERE id = ? AND user_id = ?", (recording_id, user_id))
+
+    def media_for(self, recording_ids: list[int]) -> list[Row]:
+        if not recording_ids:
+            return []
+        marks = ",".join("?" * len(recording_ids))
+        return self._all(
+            f"SELECT * FROM media_files WHERE recording_id IN ({marks}) ORDER BY recording_id, type",
+            tuple(recording_ids),
+        )
+
+    def get_media(self, user_id: int, recording_id: int, media_id: int) -> Row | None:
+        return self._one(
+            "SELECT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
+            "WHERE m.id = ? AND m.recording_id = ? AND r.user_id = ?",
+            (media_id, recording_id, user_id),
+        )
+
+    def list_recordings(
+        self,
+        user_id: int,
+        limit: int,
+        offset: int,
+        status: str | None = None,
+        session_uid: str | None = None,
+        meeting_id: str | None = None,
+    ) -> tuple[list[Row], int]:
+        where, params = ["user_id = ?"], [user_id]
+        for column, value in (("status", status), ("session_uid", session_uid), ("meeting_id", meeting_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = " AND ".join(where)
+        rows = self._all(
+            f"SELECT * FROM recordings WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        if session_uid is None and meeting_id is None:
+            total = self._count(user_id, status)
+        else:  # these filters select a handful of rows through their own index
+            total = int(
+                self.db.execute(f"SELECT COUNT(*) FROM recordings WHERE {clause}", params).fetchone()[0]
+            )
+        return rows, total
+
+    def _count(self, user_id: int, status: str | None) -> int:
+        if status is None:
+            row = self.db.execute(
+                "SELECT SUM(n) FROM recording_counts WHERE user_id = ?", (user_id,)
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT n FROM recording_counts WHERE user_id = ? AND status = ?", (user_id, status)
+            ).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def delete_recording(self, recording_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording_id,))
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording_id,))
+
+    def id_taken(self, table: str, row_id: int) -> bool:
+        assert table in ("users", "api_keys", "recordings", "media_files")
+        return self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is not None
+
+    def get_recording_by_id(self, recording_id: int) -> Row | None:
+        return self._one("SELECT * FROM recordings WHERE id = ?", (recording_id,))

@@ -1,0 +1,65 @@
+"""Wiring: build every service from the settings, checking what must work before serving."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from lite.auth import Auth, ensure_admin_token
+from lite.config import ConfigError, Settings
+from lite.errors import LiteError
+from lite.index import Index
+from lite.recordings import Recordings
+from lite.storage import Storage, make_storage
+
+log = logging.getLogger("lite")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    index: Index
+    storage: Storage
+    auth: Auth
+    recordings: Recordings
+
+    async def aclose(self) -> None:
+        await self.storage.aclose()
+        self.index.close()
+
+
+def _writable_dir(path: os.PathLike[str], variable: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{variable}={path} cannot be created: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{variable}={path} is not writable by this user (uid {os.getuid()})")
+
+
+async def build_services(settings: Settings) -> Services:
+    """Raises ConfigError, naming the variable, for anything that stops the server from working."""
+    _writable_dir(settings.data_dir, "DATA_DIR")
+    if settings.storage_backend == "local":
+        _writable_dir(settings.local_storage_dir, "LOCAL_STORAGE_DIR")
+    storage = make_storage(settings)
+    try:
+        if settings.storage_backend == "local":
+            await storage.check()
+        else:
+            await storage.ensure_bucket()  # type: ignore[attr-defined]
+    except LiteError as exc:
+        variable = "LOCAL_STORAGE_DIR" if settings.storage_backend == "local" else _bucket_variable(settings)
+        raise ConfigError(f"{variable}: {exc.detail}") from None
+    index = Index(settings.index_path)
+    admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
+    auth = Auth(index, admin_token)
+    return Services(settings, index, storage, auth, Recordings(settings, index, storage))
+
+
+def _bucket_variable(settings: Settings) -> str:
+    assert settings.s3 is not None
+    if settings.storage_backend == "minio":
+        return f"MINIO_ENDPOINT={settings.s3.endpoint} / MINIO_BUCKET={settings.s3.bucket}"
+    return f"S3_BUCKET={settings.s3.bucket}"

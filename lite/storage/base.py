@@ -1,0 +1,95 @@
+"""The storage interface every backend implements.
+
+Keys are logical (`recordings/<user_id>/<recording_id>/<session_uid>.<ext>`) and identical on
+every backend; building them is lite.keys' job, so backends only ever see validated keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from lite.errors import TooLarge
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a completed write reports: computed while streaming, never by reading back."""
+
+    size: int
+    sha256: str
+
+
+class Storage(ABC):
+    backend: str
+
+    async def put_stream(self, key: str, chunks: AsyncIterable[bytes], limit: int | None = None) -> Stored:
+        """Write all of `chunks` under `key` atomically; on any error nothing is left under `key`."""
+        digest = hashlib.sha256()
+        size = 0
+
+        async def counted() -> AsyncIterator[bytes]:
+            nonlocal size
+            async for chunk in chunks:
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise TooLarge(f"the file is larger than the limit of {limit} bytes")
+                digest.update(chunk)
+                yield chunk
+
+        await self._write(key, counted())
+        return Stored(size=size, sha256=digest.hexdigest())
+
+    async def put_bytes(self, key: str, data: bytes) -> Stored:
+        async def one() -> AsyncIterator[bytes]:
+            yield data
+
+        return await self.put_stream(key, one())
+
+    @abstractmethod
+    async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None: ...
+
+    @abstractmethod
+    async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+        """Open `length` bytes from `start` (None: to the end). Raises NotFound on open."""
+
+    @abstractmethod
+    async def read_bytes(self, key: str) -> bytes:
+        """A whole small object (manifests, chunk headers)."""
+
+    @abstractmethod
+    def open_sync(self, key: str) -> BinaryIO:
+        """A blocking reader, for work done in a worker thread (media assembly)."""
+
+    @abstractmethod
+    async def stat(self, key: str) -> ObjectInfo: ...
+
+    @abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove `key`; a missing key is not an error (deletes are retried)."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """Every object under `prefix`, streamed page by page in key order."""
+
+    @abstractmethod
+    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
+        """A direct download URL, or None where the backend has none (local)."""
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Raise StorageUnavailable unless the backend can be read and written now."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        pass

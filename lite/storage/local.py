@@ -1,0 +1,200 @@
+"""Local filesystem backend: one file per key under a root directory.
+
+Writes go to a hidden temp file in the target directory and are renamed into place, so a reader
+or a crash never sees a partial file under a real key; with fsync on, the file and its directory
+reach the disk before the write returns.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from anyio import to_thread
+
+from lite.errors import NotFound, StorageFull, StorageUnavailable
+from lite.storage.base import ObjectInfo, Storage
+
+READ_BLOCK = 1024 * 1024
+WRITE_BLOCK = 1024 * 1024
+TEMP_MARK = ".part-"
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _storage_error(exc: OSError) -> Exception:
+    if exc.errno in _FULL:
+        return StorageFull("the recordings disk is full; nothing was stored")
+    return StorageUnavailable(f"local storage failed: {exc.strerror or exc}")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage(Storage):
+    backend = "local"
+
+    def __init__(self, root: Path, fsync: bool = True) -> None:
+        self.root = root.resolve()
+        self.fsync = fsync
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        # Keys are validated upstream; this is the last line of defence against traversal.
+        if not path.is_relative_to(self.root) or path == self.root:
+            raise NotFound("no such object")
+        return path
+
+    async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}{TEMP_MARK}{secrets.token_hex(6)}")
+        try:
+            await to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
+            f = await to_thread.run_sync(open, tmp, "wb")
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+        try:
+            pending: list[bytes] = []
+            pending_size = 0
+            async for chunk in chunks:
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= WRITE_BLOCK:
+                    await to_thread.run_sync(f.write, b"".join(pending))
+                    pending, pending_size = [], 0
+            await to_thread.run_sync(self._finish, f, b"".join(pending), tmp, path)
+        except BaseException as exc:
+            f.close()
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _storage_error(exc) from exc
+            raise
+
+    def _finish(self, f: BinaryIO, tail: bytes, tmp: Path, path: Path) -> None:
+        f.write(tail)
+        f.flush()
+        if self.fsync:
+            os.fsync(f.fileno())
+        f.close()
+        os.replace(tmp, path)
+        if self.fsync:
+            _fsync_dir(path.parent)
+
+    def _open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound("no such object") from None
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+
+    def open_sync(self, key: str) -> BinaryIO:
+        return self._open(key)
+
+    async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+        f = await to_thread.run_sync(self._open, key)
+        return self._iter(f, start, length)
+
+    async def _iter(self, f: BinaryIO, start: int, length: int | None) -> AsyncIterator[bytes]:
+        try:
+            f.seek(start)
+            remaining = length
+            while remaining is None or remaining > 0:
+                want = READ_BLOCK if remaining is None else min(READ_BLOCK, remaining)
+                block = await to_thread.run_sync(f.read, want)
+                if not block:
+                    break
+                if remaining is not None:
+                    remaining -= len(block)
+                yield block
+        finally:
+            f.close()
+
+    async def read_bytes(self, key: str) -> bytes:
+        def read() -> bytes:
+            with self._open(key) as f:
+                return f.read()
+
+        return await to_thread.run_sync(read)
+
+    async def stat(self, key: str) -> ObjectInfo:
+        def stat() -> ObjectInfo:
+            try:
+                st = self._path(key).stat()
+            except (FileNotFoundError, NotADirectoryError):
+                raise NotFound("no such object") from None
+            except OSError as exc:
+                raise _storage_error(exc) from exc
+            return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+        return await to_thread.run_sync(stat)
+
+    async def delete(self, key: str) -> None:
+        def delete() -> None:
+            path = self._path(key)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise _storage_error(exc) from exc
+            # Leave no empty per-recording directories behind; stop at the root.
+            parent = path.parent
+            while parent != self.root and parent.is_relative_to(self.root):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+
+        await to_thread.run_sync(delete)
+
+    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        base = self.root / prefix
+        # Walk the directory under the prefix; a prefix ending mid-name filters the last level.
+        top = base if prefix.endswith("/") or base.is_dir() else base.parent
+        for info in await to_thread.run_sync(self._scan, top, prefix):
+            yield info
+
+    def _scan(self, top: Path, prefix: str) -> list[ObjectInfo]:
+        found: list[ObjectInfo] = []
+        if not top.is_dir():
+            return found
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if TEMP_MARK in name:
+                    continue
+                full = Path(dirpath, name)
+                key = full.relative_to(self.root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    st = full.stat()
+                except FileNotFoundError:
+                    continue
+                found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)))
+        found.sort(key=lambda info: info.key)
+        return found
+
+    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
+        return None
+
+    async def check(self) -> None:
+        def probe() -> None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe_path = self.root / f".probe{TEMP_MARK}{secrets.token_hex(4)}"
+            probe_path.write_bytes(b"ok")
+            probe_path.unlink()
+
+        try:
+            await to_thread.run_sync(probe)
+        except OSError as exc:
+            raise StorageUnavailable(f"local storage at {self.root} is not writable: {exc.strerror}") from exc

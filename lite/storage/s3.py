@@ -1,0 +1,229 @@
+"""S3 backend through boto3; one class serves AWS S3 and MinIO (path-style addressing).
+
+boto3 is blocking, so every call runs in a worker thread. Uploads stream as multipart uploads
+(one part in flight while the next is received), so memory stays at about two parts whatever the
+file size; an upload that fails is aborted, so nothing appears under the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any, BinaryIO, TypeVar
+
+import boto3
+from anyio import to_thread
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lite.config import S3Settings
+from lite.errors import NotFound, StorageUnavailable
+from lite.storage.base import ObjectInfo, Storage
+
+PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
+READ_BLOCK = 1024 * 1024
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+T = TypeVar("T")
+
+
+def _client_config(path_style: bool) -> Config:
+    return Config(
+        signature_version="s3v4",
+        connect_timeout=3,
+        read_timeout=20,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=64,
+        s3={"addressing_style": "path" if path_style else "auto"},
+    )
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING:
+            return NotFound("no such object")
+        return StorageUnavailable(f"object storage refused the request ({code or 'unknown error'})")
+    return StorageUnavailable("object storage is unreachable")
+
+
+class S3Storage(Storage):
+    def __init__(self, settings: S3Settings, backend: str) -> None:
+        self.backend = backend
+        self.bucket = settings.bucket
+        self.settings = settings
+        session = boto3.session.Session(
+            aws_access_key_id=settings.access_key,
+            aws_secret_access_key=settings.secret_key,
+            region_name=settings.region,
+        )
+        config = _client_config(settings.path_style)
+        self.client = session.client("s3", endpoint_url=settings.endpoint, config=config)
+        # Presigning is offline; sign for the host browsers reach when it differs.
+        self.public_client = (
+            session.client("s3", endpoint_url=settings.public_endpoint, config=config)
+            if settings.public_endpoint
+            else self.client
+        )
+
+    async def _call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        try:
+            return await to_thread.run_sync(lambda: fn(**kwargs))
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+
+    async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
+        buffer = bytearray()
+        upload_id: str | None = None
+        parts: list[dict[str, Any]] = []
+        in_flight: asyncio.Task[None] | None = None
+        next_part = 1
+
+        async def send_part(number: int, body: bytes) -> None:
+            assert upload_id is not None
+            answer = await self._call(
+                self.client.upload_part,
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+            )
+            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+        try:
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) < PART_SIZE:
+                    continue
+                if upload_id is None:
+                    started = await self._call(
+                        self.client.create_multipart_upload, Bucket=self.bucket, Key=key
+                    )
+                    upload_id = started["UploadId"]
+                if in_flight is not None:
+                    await in_flight
+                body, buffer = bytes(buffer), bytearray()
+                in_flight = asyncio.ensure_future(send_part(next_part, body))
+                next_part += 1
+            if in_flight is not None:
+                await in_flight
+                in_flight = None
+            if upload_id is None:
+                await self._call(self.client.put_object, Bucket=self.bucket, Key=key, Body=bytes(buffer))
+                return
+            if buffer:
+                await send_part(next_part, bytes(buffer))
+            parts.sort(key=lambda part: part["PartNumber"])
+            await self._call(
+                self.client.complete_multipart_upload,
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            if in_flight is not None:
+                in_flight.cancel()
+            if upload_id is not None:
+                await self._abort(key, upload_id)
+            raise
+
+    async def _abort(self, key: str, upload_id: str) -> None:
+        # Best effort: a bucket lifecycle rule reaps incomplete uploads that this misses.
+        with contextlib.suppress(Exception):
+            await self._call(
+                self.client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id
+            )
+
+    def _get(self, key: str, start: int, length: int | None) -> Any:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if start or length is not None:
+            end = "" if length is None else str(start + length - 1)
+            kwargs["Range"] = f"bytes={start}-{end}"
+        return self.client.get_object(**kwargs)["Body"]
+
+    def open_sync(self, key: str) -> BinaryIO:
+        try:
+            return self._get(key, 0, None)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+
+    async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+        if length == 0:
+            return _empty()
+        body = await self._call(self._get, key=key, start=start, length=length)
+        return self._iter(body)
+
+    async def _iter(self, body: Any) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                try:
+                    block = await to_thread.run_sync(body.read, READ_BLOCK)
+                except (BotoCoreError, OSError) as exc:
+                    raise StorageUnavailable("object storage stopped sending the file") from exc
+                if not block:
+                    break
+                yield block
+        finally:
+            body.close()
+
+    async def read_bytes(self, key: str) -> bytes:
+        body = await self._call(self._get, key=key, start=0, length=None)
+        try:
+            return await to_thread.run_sync(body.read)
+        finally:
+            body.close()
+
+    async def stat(self, key: str) -> ObjectInfo:
+        head = await self._call(self.client.head_object, Bucket=self.bucket, Key=key)
+        return ObjectInfo(key, int(head["ContentLength"]), head["LastModified"])
+
+    async def delete(self, key: str) -> None:
+        await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
+
+    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = await self._call(self.client.list_objects_v2, **kwargs)
+            for item in page.get("Contents", []):
+                yield ObjectInfo(item["Key"], int(item["Size"]), item["LastModified"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
+        return self.public_client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": content_type,
+            },
+            ExpiresIn=expires,
+        )
+
+    async def check(self) -> None:
+        await self._call(self.client.head_bucket, Bucket=self.bucket)
+
+    async def ensure_bucket(self) -> None:
+        """At start: MinIO gets a missing bucket created; on S3 a missing bucket is an error."""
+        try:
+            await self._call(self.client.head_bucket, Bucket=self.bucket)
+            return
+        except NotFound:
+            if not self.settings.create_bucket:
+                raise StorageUnavailable(f"the bucket {self.bucket!r} does not exist") from None
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if self.settings.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
+        await self._call(self.client.create_bucket, **kwargs)
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""

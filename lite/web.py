@@ -1,0 +1,73 @@
+"""The Litestar application: routes, error shapes, OpenAPI, static page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from lite.errors import LiteError
+from lite.routes.admin import AdminController
+from lite.routes.health import healthz, readyz
+from lite.routes.recordings import RecordingsController
+from lite.services import Services
+
+log = logging.getLogger("lite.web")
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+DEFAULT_MAX_BODY = 1024 * 1024  # JSON bodies; uploads lift this per route
+
+
+def _lite_error(request: Request, exc: LiteError) -> Response[dict[str, str]]:
+    return Response({"detail": exc.detail}, status_code=exc.status_code)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, object]]:
+    body: dict[str, object] = {"detail": exc.detail}
+    if exc.extra:
+        body["errors"] = exc.extra
+    return Response(body, status_code=exc.status_code, headers=exc.headers or None)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return Response({"detail": "internal server error"}, status_code=500)
+
+
+def create_app(services: Services) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    openapi = OpenAPIConfig(
+        title="Lite",
+        version="0.1.0",
+        description="Store meeting recordings and play them back. Compatible with Vexa's recordings API.",
+        path="/docs",
+        components=Components(
+            security_schemes={
+                "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                "AdminKey": SecurityScheme(
+                    type="apiKey", name="X-Admin-API-Key", security_scheme_in="header"
+                ),
+            }
+        ),
+    )
+    return Litestar(
+        route_handlers=[healthz, readyz, AdminController, RecordingsController],
+        state=State({"services": services}),
+        lifespan=[lifespan],
+        exception_handlers={LiteError: _lite_error, HTTPException: _http_error, Exception: _unexpected},
+        openapi_config=openapi,
+        request_max_body_size=DEFAULT_MAX_BODY,
+        logging_config=None,
+    )

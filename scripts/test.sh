@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the tests: installs what they need (Python packages into .venv; Debian's chromium and ffmpeg
+# when missing), lints, then runs pytest. Extra arguments go to pytest.
+source "$(dirname "$0")/_env.sh" "test"
+missing=()
+command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ffprobe >/dev/null || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "lite: installing Debian packages for the tests: ${missing[*]}" >&2
+  apt_install "${missing[@]}"
+fi
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

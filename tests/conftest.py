@@ -1,0 +1,200 @@
+"""Shared fixtures: the three storage backends (S3 ones against a real moto server) and a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+import uvicorn
+
+from lite.config import Settings, load_settings
+from lite.services import build_services
+from lite.web import create_app
+
+BACKENDS = ["local", "minio", "s3"]
+ADMIN_TOKEN = "test-admin-token"
+S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real S3 HTTP endpoint: moto in server mode, in its own process."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def backend_env(backend: str, tmp_path: Path, moto: str | None) -> dict[str, str]:
+    """Environment for one backend; every call gets its own data directory and bucket."""
+    env = {
+        "STORAGE_BACKEND": backend,
+        "DATA_DIR": str(tmp_path / "data"),
+        "ADMIN_API_TOKEN": ADMIN_TOKEN,
+        "LOCAL_STORAGE_FSYNC": "false",
+    }
+    bucket = f"rec-{secrets.token_hex(4)}"
+    if backend == "minio":
+        assert moto
+        env |= {
+            "MINIO_ENDPOINT": moto.removeprefix("http://"),
+            "MINIO_ACCESS_KEY": "testing",
+            "MINIO_SECRET_KEY": "testing",
+            "MINIO_BUCKET": bucket,
+        }
+    elif backend == "s3":
+        assert moto
+        s3_client(moto).create_bucket(Bucket=bucket)  # on s3 the bucket must exist already
+        env |= {"S3_BUCKET": bucket, "S3_ENDPOINT": moto, **S3_KEYS}
+    return env
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    moto = request.getfixturevalue("moto_endpoint") if backend != "local" else None
+    return backend_env(backend, tmp_path, moto)
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return load_settings(env)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    thread: threading.Thread
+    server: uvicorn.Server
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_server(settings: Settings) -> LiveServer:
+    """Run the real app under uvicorn in a thread, on a free loopback port."""
+    port = free_port()
+    box: dict[str, uvicorn.Server] = {}
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        async def serve() -> None:
+            services = await build_services(settings)
+            config = uvicorn.Config(
+                create_app(services), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            )
+            box["server"] = uvicorn.Server(config)
+            ready.set()
+            await box["server"].serve()
+
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # surfaced to the test below
+            failure.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(timeout=30)
+    if failure:
+        raise failure[0]
+    wait_for_port(port)
+    return LiveServer(f"http://127.0.0.1:{port}", settings, thread, box["server"])
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    live = start_server(settings)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def admin(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}, timeout=30) as client:
+        yield client
+
+
+def new_user_key(admin: httpx.Client, email: str | None = None) -> tuple[int, str]:
+    email = email or f"user-{secrets.token_hex(4)}@example.com"
+    user = admin.post("/admin/users", json={"email": email, "name": "Test User"}).json()
+    token = admin.post(f"/admin/users/{user['id']}/tokens").json()
+    return int(user["id"]), str(token["token"])
+
+
+@pytest.fixture
+def api(server: LiveServer, admin: httpx.Client) -> Iterator[httpx.Client]:
+    """A client signed in as a fresh user."""
+    _, key = new_user_key(admin)
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def other_api(server: LiveServer, admin: httpx.Client) -> Iterator[httpx.Client]:
+    """A second user, for checking that users can't see each other's recordings."""
+    _, key = new_user_key(admin)
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
