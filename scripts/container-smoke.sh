@@ -58,7 +58,7 @@ MOTO_PID=""
 cleanup() {
     local status=$?
     set +e
-    for c in "${CONTAINERS[@]}"; do "$ENGINE" rm -f "$c" >/dev/null 2>&1; done
+    for c in "${CONTAINERS[@]}"; do "$ENGINE" rm -f -v "$c" >/dev/null 2>&1; done
     for v in "${VOLUMES[@]}"; do "$ENGINE" volume rm -f "$v" >/dev/null 2>&1; done
     if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null; wait "$MOTO_PID" 2>/dev/null; fi
     if [ "${KEEP_IMAGE:-0}" != 1 ]; then "$ENGINE" rmi -f "$IMAGE" >/dev/null 2>&1; fi
@@ -66,7 +66,7 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "container smoke test FAILED: interrupted" >&2; exit 130' INT TERM
 
 free_port() {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
