@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -18,8 +16,8 @@ from lite.clock import now_iso
 from lite.errors import BadInput, Conflict, NotFound, Unauthorized
 from lite.ids import new_id
 from lite.index import Index, Row
+from lite.keyfiles import ensure_secret
 
-log = logging.getLogger("lite.auth")
 KEY_PREFIX = "lite_"
 
 
@@ -29,19 +27,7 @@ def hash_key(key: str) -> str:
 
 def ensure_admin_token(configured: str | None, data_dir: Path) -> str:
     """The admin secret: from ADMIN_API_TOKEN, else generated once into $DATA_DIR/admin-token."""
-    if configured:
-        return configured
-    path = data_dir / "admin-token"
-    if path.exists():
-        token = path.read_text().strip()
-        if token:
-            return token
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    log.warning("ADMIN_API_TOKEN is not set: generated one and stored it in %s (mode 0600)", path)
-    return token
+    return ensure_secret(configured, data_dir / "admin-token", "ADMIN_API_TOKEN")
 
 
 class Auth:

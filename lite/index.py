@@ -56,8 +56,22 @@ CREATE TABLE IF NOT EXISTS media_files (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     extra TEXT,
+    state TEXT NOT NULL DEFAULT 'complete',  -- 'receiving' while a bot sends chunks
+    final_seq INTEGER,
     UNIQUE (recording_id, type)
 );
+CREATE TABLE IF NOT EXISTS chunks (
+    media_id INTEGER NOT NULL REFERENCES media_files(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    storage_key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    is_final INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (media_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS recordings_in_progress ON recordings (status, updated_at)
+    WHERE status = 'in_progress';
 CREATE TABLE IF NOT EXISTS recording_counts (
     user_id INTEGER NOT NULL,
     status TEXT NOT NULL,
@@ -213,3 +227,70 @@ class Index:
 
     def get_recording_by_id(self, recording_id: int) -> Row | None:
         return self._one("SELECT * FROM recordings WHERE id = ?", (recording_id,))
+
+    # chunked (bot) recordings
+
+    def bot_recording(self, user_id: int, session_uid: str) -> Row | None:
+        return self._one(
+            "SELECT * FROM recordings WHERE user_id = ? AND session_uid = ? AND source = 'bot' "
+            "ORDER BY created_at DESC LIMIT 1",
+            (user_id, session_uid),
+        )
+
+    def media_of_type(self, recording_id: int, media_type: str) -> Row | None:
+        return self._one(
+            "SELECT * FROM media_files WHERE recording_id = ? AND type = ?", (recording_id, media_type)
+        )
+
+    def record_chunk(self, recording: Row | None, media: Row | None, chunk: Row, updated_at: str) -> None:
+        """In one transaction: a new recording and media row if this chunk starts them, the chunk
+        (a resend replaces it), the media's size as the sum of its chunks, and the final mark."""
+        media_id = chunk["media_id"]
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            if recording is not None:
+                self.db["recordings"].insert(recording)
+            if media is not None:
+                self.db["media_files"].insert(media)
+            self.db["chunks"].upsert(chunk, pk=("media_id", "seq"))
+            self.db.execute(
+                "UPDATE media_files SET updated_at = ?, file_size_bytes = "
+                "(SELECT COALESCE(SUM(size), 0) FROM chunks WHERE media_id = ?) WHERE id = ?",
+                (updated_at, media_id, media_id),
+            )
+            if chunk["is_final"]:
+                self.db.execute("UPDATE media_files SET final_seq = ? WHERE id = ?", (chunk["seq"], media_id))
+            self.db.execute(
+                "UPDATE recordings SET updated_at = ? "
+                "WHERE id = (SELECT recording_id FROM media_files WHERE id = ?)",
+                (updated_at, media_id),
+            )
+
+    def chunks_of(self, media_id: int) -> list[Row]:
+        return self._all("SELECT * FROM chunks WHERE media_id = ? ORDER BY seq", (media_id,))
+
+    def delete_chunk(self, media_id: int, seq: int) -> None:
+        self.db.execute("DELETE FROM chunks WHERE media_id = ? AND seq = ?", (media_id, seq))
+
+    def idle_recordings(self, updated_before: str) -> list[Row]:
+        return self._all(
+            "SELECT * FROM recordings WHERE status = 'in_progress' AND updated_at < ? ORDER BY updated_at",
+            (updated_before,),
+        )
+
+    def completed_media_with_chunks(self) -> list[Row]:
+        return self._all(
+            "SELECT DISTINCT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
+            "JOIN chunks c ON c.media_id = m.id WHERE r.status != 'in_progress'",
+            (),
+        )
+
+    def finish_media(self, media_id: int, fields: Row) -> None:
+        self.db["media_files"].update(media_id, fields)
+
+    def set_status(self, recording_id: int, status: str, at: str) -> None:
+        completed = at if status == "completed" else None
+        self.db.execute(
+            "UPDATE recordings SET status = ?, completed_at = ?, updated_at = ? WHERE id = ?",
+            (status, completed, at, recording_id),
+        )

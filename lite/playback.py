@@ -1,17 +1,15 @@
 """Serving a media file's bytes: conditional requests, Range, and the headers players rely on.
 
-Pure decisions on top of lite.ranges; the route only turns a Reply into a response.
+Pure decisions on top of lite.ranges over a MediaSource (a stored master file, or the chunks of a
+recording still in progress); the route only turns a Reply into a response.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from lite.clock import http_date
-from lite.index import Row
 from lite.ranges import UNSATISFIABLE, ByteRange, if_range_allows, parse_range, unsatisfied_content_range
-from lite.storage import Storage
 
 MEDIA_HEADERS = {
     "Accept-Ranges": "bytes",
@@ -21,18 +19,22 @@ MEDIA_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class MediaSource:
+    size: int
+    etag: str | None
+    last_modified: str  # an HTTP date
+    content_type: str
+    filename: str
+    open: Callable[[int, int], Awaitable[AsyncIterator[bytes]]]  # (start, length) -> bytes
+
+
 @dataclass
 class Reply:
     status: int
     headers: dict[str, str]
     body: AsyncIterator[bytes] | None = None
     detail: str | None = None  # for error statuses: the JSON detail
-
-
-def validators(media_row: Row) -> tuple[str | None, str]:
-    sha = media_row.get("sha256")
-    etag = f'"{sha[:32]}"' if sha else None
-    return etag, http_date(media_row["updated_at"])
 
 
 def _etag_matches(if_none_match: str, etag: str | None) -> bool:
@@ -45,26 +47,23 @@ def _etag_matches(if_none_match: str, etag: str | None) -> bool:
     return etag in tags
 
 
-async def serve(
-    storage: Storage, media_row: Row, filename: str, request_headers: Mapping[str, str], head_only: bool
-) -> Reply:
-    size = int(media_row["file_size_bytes"])
-    etag, last_modified = validators(media_row)
+async def serve(source: MediaSource, request_headers: Mapping[str, str], head_only: bool) -> Reply:
+    size = source.size
     headers = {
         **MEDIA_HEADERS,
-        "Content-Type": media_row["content_type"],
-        "Content-Disposition": f'inline; filename="{filename}"',
-        "Last-Modified": last_modified,
+        "Content-Type": source.content_type,
+        "Content-Disposition": f'inline; filename="{source.filename}"',
+        "Last-Modified": source.last_modified,
     }
-    if etag:
-        headers["ETag"] = etag
+    if source.etag:
+        headers["ETag"] = source.etag
 
     if_none_match = request_headers.get("if-none-match")
-    if if_none_match and _etag_matches(if_none_match, etag):
+    if if_none_match and _etag_matches(if_none_match, source.etag):
         return Reply(304, {k: v for k, v in headers.items() if k != "Content-Type"})
 
     wanted: ByteRange | None = None
-    if if_range_allows(request_headers.get("if-range"), etag, last_modified):
+    if if_range_allows(request_headers.get("if-range"), source.etag, source.last_modified):
         parsed = parse_range(request_headers.get("range"), size)
         if parsed is UNSATISFIABLE:
             error_headers = {**MEDIA_HEADERS, "Content-Range": unsatisfied_content_range(size)}
@@ -81,5 +80,4 @@ async def serve(
     headers["Content-Length"] = str(length)
     if head_only:
         return Reply(status, headers)
-    body = await storage.open_read(media_row["storage_key"], start, length)
-    return Reply(status, headers, body=body)
+    return Reply(status, headers, body=await source.open(start, length))

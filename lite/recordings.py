@@ -6,6 +6,7 @@ written; on delete, storage first, then the index, so a failed delete can simply
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from lite.ids import new_id
 from lite.index import Index, Row
 from lite.keys import check_session_uid, media_key, media_name
 from lite.multipart import FilePart
+from lite.playback import MediaSource
+from lite.sources import chunks_source, master_source
 from lite.storage import Storage, Stored
 
 MEETING_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -46,7 +49,7 @@ def _meeting_id_out(value: str | None) -> int | str | None:
 
 
 def media_out(row: Row) -> dict[str, Any]:
-    return {
+    out = {
         "id": row["id"],
         "type": row["type"],
         "format": row["format"],
@@ -56,6 +59,9 @@ def media_out(row: Row) -> dict[str, Any]:
         "duration_seconds": row["duration_seconds"],
         "created_at": row["created_at"],
     }
+    if row.get("extra"):  # chunked recordings: how many chunks made it, and which never came
+        out |= json.loads(row["extra"])
+    return out
 
 
 def recording_out(row: Row, media_rows: list[Row]) -> dict[str, Any]:
@@ -280,6 +286,13 @@ class Recordings:
         recording = self.index.get_recording_by_id(media_row["recording_id"])
         session_uid = recording["session_uid"] if recording else "recording"
         return media_name(session_uid, media_row["type"], media_row["format"])
+
+    def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
+        media_row = self.media(user_id, recording_id, media_id)
+        filename = self.filename(media_row)
+        if media_row["state"] == "receiving":
+            return chunks_source(self.storage, media_row, self.index.chunks_of(media_id), filename)
+        return master_source(self.storage, media_row, filename)
 
     def download(self, user_id: int, recording_id: int, media_id: int) -> dict[str, Any]:
         media_row = self.media(user_id, recording_id, media_id)

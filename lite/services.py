@@ -7,11 +7,15 @@ import os
 from dataclasses import dataclass
 
 from lite.auth import Auth, ensure_admin_token
+from lite.bot_uploads import BotUploads
 from lite.config import ConfigError, Settings
 from lite.errors import LiteError
+from lite.finalize import Finalizer
 from lite.index import Index
+from lite.keyfiles import ensure_secret
 from lite.recordings import Recordings
 from lite.storage import Storage, make_storage
+from lite.webhooks import Notifier
 
 log = logging.getLogger("lite")
 
@@ -23,6 +27,9 @@ class Services:
     storage: Storage
     auth: Auth
     recordings: Recordings
+    finalizer: Finalizer
+    notifier: Notifier
+    bot_uploads: BotUploads
 
     async def aclose(self) -> None:
         await self.storage.aclose()
@@ -55,7 +62,22 @@ async def build_services(settings: Settings) -> Services:
     index = Index(settings.index_path)
     admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
     auth = Auth(index, admin_token)
-    return Services(settings, index, storage, auth, Recordings(settings, index, storage))
+    webhook_secret = ensure_secret(
+        settings.webhook_secret, settings.data_dir / "webhook-secret", "WEBHOOK_SECRET"
+    )
+    notifier = Notifier(settings.webhook_url, webhook_secret)
+    finalizer = Finalizer(settings, index, storage, notifier)
+    finalizer.prepare()
+    return Services(
+        settings=settings,
+        index=index,
+        storage=storage,
+        auth=auth,
+        recordings=Recordings(settings, index, storage),
+        finalizer=finalizer,
+        notifier=notifier,
+        bot_uploads=BotUploads(settings, index, storage, finalizer),
+    )
 
 
 def _bucket_variable(settings: Settings) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from lite.errors import LiteError
 from lite.routes.admin import AdminController
+from lite.routes.bot import upload_chunk
 from lite.routes.health import healthz, readyz
 from lite.routes.recordings import RecordingsController
 from lite.services import Services
@@ -43,9 +45,14 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
 def create_app(services: Services) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Background work: idle-session finalization and webhook delivery; both stop with the server.
+        tasks = [asyncio.create_task(services.finalizer.run()), asyncio.create_task(services.notifier.run())]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await services.aclose()
 
     openapi = OpenAPIConfig(
@@ -63,7 +70,7 @@ def create_app(services: Services) -> Litestar:
         ),
     )
     return Litestar(
-        route_handlers=[healthz, readyz, AdminController, RecordingsController],
+        route_handlers=[healthz, readyz, AdminController, RecordingsController, upload_chunk],
         state=State({"services": services}),
         lifespan=[lifespan],
         exception_handlers={LiteError: _lite_error, HTTPException: _http_error, Exception: _unexpected},

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from msgspec import Struct
 
 from lite.routes.deps import services
@@ -31,7 +31,7 @@ class AdminController(Controller):
     security = [{"AdminKey": []}]
 
     @post("/users", status_code=201, summary="Create a user")
-    async def create_user(self, request: Request, state: State, data: NewUser) -> dict[str, Any]:
+    async def create_user(self, request: Request, state: State, data: JSONBody[NewUser]) -> dict[str, Any]:
         _admin(request, state)
         return _user_out(services(state).auth.create_user(data.email, data.name))
 

@@ -83,12 +83,8 @@ class RecordingsController(Controller):
         recording_id: int = RecordingId,
         media_id: int = RecordingId,
     ) -> Response[Any]:
-        svc = services(state)
-        media_row = svc.recordings.media(user_id, recording_id, media_id)
-        filename = svc.recordings.filename(media_row)
-        reply = await playback.serve(
-            svc.storage, media_row, filename, request.headers, head_only=request.method == "HEAD"
-        )
+        source = services(state).recordings.media_source(user_id, recording_id, media_id)
+        reply = await playback.serve(source, request.headers, head_only=request.method == "HEAD")
         if reply.body is not None:
             return Stream(reply.body, status_code=reply.status, headers=reply.headers)
         content = {"detail": reply.detail} if reply.detail and request.method != "HEAD" else b""

@@ -1,0 +1,194 @@
+"""Turning a bot's chunks into one playable master: on the final chunk, or when the bot went quiet.
+
+Crash-safe by order: the master is written (atomically) first, then the index says `complete`,
+then the chunk objects go. A crash before the index update finalizes again from the same chunks;
+a crash after it leaves chunk objects that `sweep()` removes at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+import weakref
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from anyio import to_thread
+
+from lite.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
+from lite.clock import now_iso
+from lite.config import Settings
+from lite.errors import LiteError
+from lite.index import Index, Row
+from lite.storage import Storage
+from lite.webhooks import Notifier
+
+log = logging.getLogger("lite.finalize")
+BLOCK = 1024 * 1024
+
+
+class SessionLocks:
+    """One lock per bot session: chunks and finalization of a recording never interleave."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def __call__(self, user_id: int, session_uid: str) -> asyncio.Lock:
+        key = (user_id, session_uid)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+
+def missing_seqs(chunks: list[Row], final_seq: int | None) -> list[int]:
+    present = {int(c["seq"]) for c in chunks}
+    last = max([*present, final_seq if final_seq is not None else -1])
+    return [seq for seq in range(last + 1) if seq not in present]
+
+
+def is_ready(media_row: Row, chunks: list[Row]) -> bool:
+    final = media_row["final_seq"]
+    return final is not None and not missing_seqs(chunks, final)
+
+
+def _concatenate(chunks: Iterable[BinaryIO], out: BinaryIO) -> Assembled:
+    size = 0
+    for chunk in chunks:
+        while block := chunk.read(BLOCK):
+            out.write(block)
+            size += len(block)
+    return Assembled(duration_seconds=None, size=size)
+
+
+async def _file_blocks(path: Path) -> AsyncIterator[bytes]:
+    f = await to_thread.run_sync(open, path, "rb")
+    try:
+        while block := await to_thread.run_sync(f.read, BLOCK):
+            yield block
+    finally:
+        f.close()
+
+
+class Finalizer:
+    def __init__(self, settings: Settings, index: Index, storage: Storage, notifier: Notifier) -> None:
+        self.settings = settings
+        self.index = index
+        self.storage = storage
+        self.notifier = notifier
+        self.locks = SessionLocks()
+        self.workdir = settings.data_dir / "tmp"
+
+    def prepare(self) -> None:
+        """At start: a clean scratch directory (a crash may have left half-assembled files)."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    async def finalize(self, recording: Row, force: bool) -> str:
+        """Assemble every media file that is ready (all of them when `force`); the caller holds the lock.
+
+        Returns the recording's status afterwards.
+        """
+        for media_row in self.index.media_for([recording["id"]]):
+            if media_row["state"] != "receiving":
+                continue
+            chunks = self.index.chunks_of(media_row["id"])
+            if force or is_ready(media_row, chunks):
+                try:
+                    await self._assemble_media(media_row, chunks)
+                except AssemblyError as exc:
+                    log.error(
+                        "recording %s media %s cannot be assembled: %s", recording["id"], media_row["id"], exc
+                    )
+                    self.index.set_status(recording["id"], "failed", now_iso())
+                    return "failed"
+        if any(m["state"] == "receiving" for m in self.index.media_for([recording["id"]])):
+            return "in_progress"
+        self.index.set_status(recording["id"], "completed", now_iso())
+        await self._drop_chunks(recording["id"])
+        done = self.index.get_recording_by_id(recording["id"])
+        if done is not None:
+            self.notifier.recording_completed(done, self.index.media_for([recording["id"]]))
+        return "completed"
+
+    async def _assemble_media(self, media_row: Row, chunks: list[Row]) -> None:
+        keys = [c["storage_key"] for c in chunks]
+        with tempfile.TemporaryDirectory(dir=self.workdir) as scratch:
+            master = Path(scratch) / f"master.{media_row['format']}"
+            assembled = await to_thread.run_sync(self._assemble, keys, media_row["format"], master)
+            stored = await self.storage.put_stream(media_row["storage_key"], _file_blocks(master))
+        extra = {"chunk_count": len(chunks), "missing_chunks": missing_seqs(chunks, media_row["final_seq"])}
+        self.index.finish_media(
+            media_row["id"],
+            {
+                "state": "complete",
+                "file_size_bytes": stored.size,
+                "sha256": stored.sha256,
+                "duration_seconds": assembled.duration_seconds,
+                "extra": json.dumps(extra),
+                "updated_at": now_iso(),
+            },
+        )
+
+    def _opened(self, keys: list[str]) -> Iterator[BinaryIO]:
+        for key in keys:
+            reader = self.storage.open_sync(key)
+            try:
+                yield reader
+            finally:
+                reader.close()
+
+    def _assemble(self, keys: list[str], fmt: str, master: Path) -> Assembled:
+        chunks = self._opened(keys)
+        if fmt == "webm":
+            return assemble_webm(chunks, master, master.parent)
+        with open(master, "wb") as out:
+            return assemble_wav(chunks, out) if fmt == "wav" else _concatenate(chunks, out)
+
+    async def _drop_chunks(self, recording_id: int) -> None:
+        for media_row in self.index.media_for([recording_id]):
+            for chunk in self.index.chunks_of(media_row["id"]):
+                await self.storage.delete(chunk["storage_key"])
+                self.index.delete_chunk(media_row["id"], chunk["seq"])
+
+    async def sweep(self) -> None:
+        """Remove chunk objects that a crash left behind after their master was complete."""
+        for media_row in self.index.completed_media_with_chunks():
+            with contextlib.suppress(LiteError):
+                await self._drop_chunks(media_row["recording_id"])
+
+    async def finalize_idle(self) -> int:
+        """Finalize sessions that have received nothing for RECORDING_IDLE_FINALIZE_SECONDS."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.idle_finalize_seconds)
+        done = 0
+        for recording in self.index.idle_recordings(cutoff.isoformat(timespec="microseconds")):
+            async with self.locks(recording["user_id"], recording["session_uid"]):
+                current = self.index.get_recording_by_id(recording["id"])
+                if current is None or current["status"] != "in_progress":
+                    continue
+                try:
+                    await self.finalize(current, force=True)
+                    done += 1
+                except LiteError as exc:  # storage down: the next round tries again
+                    log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
+        return done
+
+    async def run(self) -> None:
+        """The background loop; runs until cancelled at shutdown."""
+        interval = min(30.0, max(self.settings.idle_finalize_seconds / 4, 0.2))
+        with contextlib.suppress(LiteError):
+            await self.sweep()
+        while True:
+            try:
+                await self.finalize_idle()
+            except Exception:
+                log.exception("idle finalization round failed")
+            await asyncio.sleep(interval)

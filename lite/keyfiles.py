@@ -1,0 +1,26 @@
+"""Server secrets that are generated on first start when not configured, and kept in $DATA_DIR
+(mode 0600) so a restart keeps them. Their values are never logged, only where they are."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+log = logging.getLogger("lite.keyfiles")
+
+
+def ensure_secret(configured: str | None, path: Path, variable: str) -> str:
+    if configured:
+        return configured
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    log.warning("%s is not set: generated one and stored it in %s (mode 0600)", variable, path)
+    return value
