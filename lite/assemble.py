@@ -378,10 +378,13 @@ def _reason(exc: Exception) -> str:
 # -------------------------------------------------------------------------------------------------- probe
 
 
-def probe_duration(path: Path) -> float | None:
-    """The duration in seconds that the container states, or None if unknown or unreadable."""
+def probe_duration(path: Path | BinaryIO) -> float | None:
+    """The duration in seconds that the container states, or None if unknown or unreadable.
+
+    Accepts a path or a readable stream (a stream need not seek: only the headers are read)."""
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        source = str(path) if isinstance(path, Path) else path
+        with av.open(source, metadata_errors="ignore") as container:
             if container.duration is not None and container.duration >= 0:
                 seconds = container.duration / av.time_base
             else:

@@ -73,6 +73,10 @@ class Storage(ABC):
         """A blocking reader, for work done in a worker thread (media assembly)."""
 
     @abstractmethod
+    def open_seekable(self, key: str) -> BinaryIO:
+        """A blocking, seekable reader (media probing); on object storage each read is a ranged GET."""
+
+    @abstractmethod
     async def stat(self, key: str) -> ObjectInfo: ...
 
     @abstractmethod

@@ -100,6 +100,9 @@ class LocalStorage(Storage):
     def open_sync(self, key: str) -> BinaryIO:
         return self._open(key)
 
+    def open_seekable(self, key: str) -> BinaryIO:
+        return self._open(key)
+
     async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         f = await to_thread.run_sync(self._open, key)
         return self._iter(f, start, length)
