@@ -16,6 +16,7 @@ from typing import IO, Any
 from anyio import to_thread
 
 from lite import media
+from lite.catalog import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, Conflict, TooLarge
@@ -137,11 +138,15 @@ async def _blocks(spool: IO[bytes]) -> AsyncIterator[bytes]:
 
 
 class BotUploads:
-    def __init__(self, settings: Settings, index: Index, storage: Storage, finalizer: Finalizer) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, finalizer: Finalizer
+    ) -> None:
         self.settings = settings
         self.index = index
         self.storage = storage
+        self.catalog = catalog
         self.finalizer = finalizer
+        self.shared = settings.storage_backend != "local"
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.chunk_max_bytes
@@ -173,7 +178,7 @@ class BotUploads:
                 spool.close()
 
     async def _store(self, user_id: int, meta: ChunkMeta, spool: IO[bytes]) -> dict[str, Any]:
-        recording = self.index.bot_recording(user_id, meta.session_uid)
+        recording = await self._current_recording(user_id, meta.session_uid)
         media_row = self.index.media_of_type(recording["id"], meta.media_type) if recording else None
         self._check_acceptable(recording, media_row, meta)
         if meta.chunk_seq == 0:
@@ -199,7 +204,16 @@ class BotUploads:
             "is_final": int(meta.is_final),
             "created_at": now,
         }
+        if new_recording or new_media or meta.is_final:
+            # What a rebuild needs besides the chunk objects: the recording, its media, the final mark.
+            media_rows = self.index.media_for([recording["id"]]) + ([new_media] if new_media else [])
+            for row in media_rows:
+                if meta.is_final and row["id"] == media_row["id"]:
+                    row["final_seq"] = meta.chunk_seq
+            await self.catalog.save_manifest(recording, media_rows)
         self.index.record_chunk(new_recording, new_media, chunk, now)
+        if self.shared and not new_recording:  # chunks other replicas received count towards "ready"
+            await self.catalog.load_recording(user_id, recording["id"])
 
         status = recording["status"]
         current = self.index.media_of_type(recording["id"], meta.media_type)
@@ -211,6 +225,18 @@ class BotUploads:
             "status": status,
             "chunk_seq": meta.chunk_seq,
         }
+
+    async def _current_recording(self, user_id: int, session_uid: str) -> Row | None:
+        """The session's recording as it is now. With shared storage another replica may have started
+        it, added chunks or finalized it, so the manifest and chunk listing are read again."""
+        recording = self.index.bot_recording(user_id, session_uid)
+        if not self.shared:
+            return recording
+        if recording is None:
+            await self.catalog.sync_user(user_id)
+        elif recording["status"] == "in_progress":
+            await self.catalog.load_recording(user_id, recording["id"])
+        return self.index.bot_recording(user_id, session_uid)
 
     def _check_acceptable(self, recording: Row | None, media_row: Row | None, meta: ChunkMeta) -> None:
         if recording is not None and recording["status"] != "in_progress":

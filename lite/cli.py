@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from lite import maintenance
+from lite.catalog import Catalog, RebuildProgress
 from lite.config import ConfigError, load_settings
 from lite.errors import LiteError
+from lite.index import Index
 from lite.services import Services, build_services
 
 
@@ -20,16 +24,45 @@ async def _check_config(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _create_user(services: Services, args: argparse.Namespace) -> int:
-    user = services.auth.create_user(args.email, args.name)
-    key = services.auth.create_key(user["id"])
+    user = await services.auth.create_user(args.email, args.name)
+    key = await services.auth.create_key(user["id"])
     print(f"user {user['id']} <{user['email']}> created; API key (shown only now):", file=sys.stderr)
     print(key["token"])
+    return 0
+
+
+async def _reindex(services: Services, args: argparse.Namespace) -> int:
+    """Rebuild the index from storage into a new file, then swap it in (restart a running server)."""
+    path = services.settings.index_path
+    fresh = path.with_name(f"{path.name}.rebuild")
+    fresh.unlink(missing_ok=True)
+    index = Index(fresh)
+    progress = RebuildProgress(running=True)
+    try:
+        await Catalog(services.storage, index).rebuild(progress)
+    finally:
+        index.close()
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    os.replace(fresh, path)
+    print(
+        f"index rebuilt: {progress.users} users, {progress.api_keys} API keys,"
+        f" {progress.recordings} recordings ({progress.objects_listed} objects listed)"
+        + (f"; skipped unreadable manifests: {', '.join(progress.skipped)}" if progress.skipped else "")
+    )
     return 0
 
 
 COMMANDS: dict[str, tuple[str, Callable[[Services, argparse.Namespace], Coroutine[Any, Any, int]]]] = {
     "check-config": ("check the settings and storage, as the server does at start", _check_config),
     "create-user": ("create a user and print a new API key for it", _create_user),
+    "reindex": ("rebuild the SQLite index from storage (restart a running server afterwards)", _reindex),
+    "verify": ("check the index against storage; --repair fixes what is safe", maintenance.verify_command),
+    "migrate": ("copy everything to another backend, resumable, verified", maintenance.migrate_command),
+}
+ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "verify": maintenance.verify_arguments,
+    "migrate": maintenance.migrate_arguments,
 }
 
 
@@ -41,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "create-user":
             cmd.add_argument("email")
             cmd.add_argument("--name", default=None)
+        if name in ARGUMENTS:
+            ARGUMENTS[name](cmd)
     return root
 
 

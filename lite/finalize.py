@@ -22,6 +22,7 @@ from typing import BinaryIO
 from anyio import to_thread
 
 from lite.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
+from lite.catalog import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import LiteError
@@ -31,6 +32,7 @@ from lite.webhooks import Notifier
 
 log = logging.getLogger("lite.finalize")
 BLOCK = 1024 * 1024
+FINISHED_FIELDS = ("state", "file_size_bytes", "sha256", "duration_seconds", "extra", "updated_at")
 
 
 class SessionLocks:
@@ -79,12 +81,16 @@ async def _file_blocks(path: Path) -> AsyncIterator[bytes]:
 
 
 class Finalizer:
-    def __init__(self, settings: Settings, index: Index, storage: Storage, notifier: Notifier) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, notifier: Notifier
+    ) -> None:
         self.settings = settings
         self.index = index
         self.storage = storage
+        self.catalog = catalog
         self.notifier = notifier
         self.locks = SessionLocks()
+        self.shared = settings.storage_backend != "local"
         self.workdir = settings.data_dir / "tmp"
 
     def prepare(self) -> None:
@@ -95,48 +101,53 @@ class Finalizer:
     async def finalize(self, recording: Row, force: bool) -> str:
         """Assemble every media file that is ready (all of them when `force`); the caller holds the lock.
 
+        Order: masters are stored, then the manifest says so, then the index, then chunks go.
         Returns the recording's status afterwards.
         """
-        for media_row in self.index.media_for([recording["id"]]):
-            if media_row["state"] != "receiving":
-                continue
+        media_rows = self.index.media_for([recording["id"]])
+        status = "in_progress"
+        for position, media_row in enumerate(media_rows):
             chunks = self.index.chunks_of(media_row["id"])
-            if force or is_ready(media_row, chunks):
+            if media_row["state"] == "receiving" and (force or is_ready(media_row, chunks)):
                 try:
-                    await self._assemble_media(media_row, chunks)
+                    media_rows[position] = await self._assemble_media(media_row, chunks)
                 except AssemblyError as exc:
                     log.error(
                         "recording %s media %s cannot be assembled: %s", recording["id"], media_row["id"], exc
                     )
-                    self.index.set_status(recording["id"], "failed", now_iso())
-                    return "failed"
-        if any(m["state"] == "receiving" for m in self.index.media_for([recording["id"]])):
-            return "in_progress"
-        self.index.set_status(recording["id"], "completed", now_iso())
-        await self._drop_chunks(recording["id"])
-        done = self.index.get_recording_by_id(recording["id"])
-        if done is not None:
-            self.notifier.recording_completed(done, self.index.media_for([recording["id"]]))
-        return "completed"
+                    status = "failed"
+                    break
+        if status != "failed" and all(m["state"] == "complete" for m in media_rows):
+            status = "completed"
+        now = now_iso()
+        updated = {**recording, "status": status, "updated_at": now}
+        updated["completed_at"] = now if status == "completed" else None
+        await self.catalog.save_manifest(updated, media_rows)
+        for media_row in media_rows:
+            self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
+        self.index.set_status(recording["id"], status, now)
+        if status == "completed":
+            await self._drop_chunks(recording["id"])
+            self.notifier.recording_completed(updated, media_rows)
+        return status
 
-    async def _assemble_media(self, media_row: Row, chunks: list[Row]) -> None:
+    async def _assemble_media(self, media_row: Row, chunks: list[Row]) -> Row:
+        """Store the master; the new media row is returned, not yet written anywhere."""
         keys = [c["storage_key"] for c in chunks]
         with tempfile.TemporaryDirectory(dir=self.workdir) as scratch:
             master = Path(scratch) / f"master.{media_row['format']}"
             assembled = await to_thread.run_sync(self._assemble, keys, media_row["format"], master)
             stored = await self.storage.put_stream(media_row["storage_key"], _file_blocks(master))
         extra = {"chunk_count": len(chunks), "missing_chunks": missing_seqs(chunks, media_row["final_seq"])}
-        self.index.finish_media(
-            media_row["id"],
-            {
-                "state": "complete",
-                "file_size_bytes": stored.size,
-                "sha256": stored.sha256,
-                "duration_seconds": assembled.duration_seconds,
-                "extra": json.dumps(extra),
-                "updated_at": now_iso(),
-            },
-        )
+        return {
+            **media_row,
+            "state": "complete",
+            "file_size_bytes": stored.size,
+            "sha256": stored.sha256,
+            "duration_seconds": assembled.duration_seconds,
+            "extra": json.dumps(extra),
+            "updated_at": now_iso(),
+        }
 
     def _opened(self, keys: list[str]) -> Iterator[BinaryIO]:
         for key in keys:
@@ -171,6 +182,8 @@ class Finalizer:
         done = 0
         for recording in self.index.idle_recordings(cutoff.isoformat(timespec="microseconds")):
             async with self.locks(recording["user_id"], recording["session_uid"]):
+                if self.shared and await self._recently_active_elsewhere(recording, cutoff):
+                    continue
                 current = self.index.get_recording_by_id(recording["id"])
                 if current is None or current["status"] != "in_progress":
                     continue
@@ -181,9 +194,21 @@ class Finalizer:
                     log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
         return done
 
+    async def _recently_active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
+        """With several replicas, chunks may be arriving at another one: the storage says when the
+        newest chunk came, and the manifest whether another replica finalized it already."""
+        await self.catalog.load_recording(recording["user_id"], recording["id"])
+        for media_row in self.index.media_for([recording["id"]]):
+            async for info in self.storage.list(media_row["storage_key"] + ".chunks/"):
+                if info.last_modified > cutoff:
+                    return True
+        return False
+
     async def run(self) -> None:
         """The background loop; runs until cancelled at shutdown."""
         interval = min(30.0, max(self.settings.idle_finalize_seconds / 4, 0.2))
+        with contextlib.suppress(LiteError):
+            await self.storage.remove_leftovers()  # temp files of a killed process
         with contextlib.suppress(LiteError):
             await self.sweep()
         while True:

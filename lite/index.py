@@ -7,6 +7,7 @@ order, and totals come from a per-user count table kept exact by triggers, not f
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,9 @@ class Index:
 
     def get_api_key(self, key_id: int) -> Row | None:
         return self._one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+
+    def api_key_by_hash(self, key_hash: str) -> Row | None:
+        return self._one("SELECT id, user_id FROM api_keys WHERE key_hash = ?", (key_hash,))
 
     def delete_api_key(self, key_id: int) -> bool:
         return self.db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
@@ -293,4 +297,84 @@ class Index:
         self.db.execute(
             "UPDATE recordings SET status = ?, completed_at = ?, updated_at = ? WHERE id = ?",
             (status, completed, at, recording_id),
+        )
+
+    # the catalog: refilling the index from storage
+
+    def is_empty(self) -> bool:
+        return all(
+            self.db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+            for table in ("users", "api_keys", "recordings")
+        )
+
+    def upsert_user(self, user: Row) -> None:
+        self.db["users"].upsert({k: user.get(k) for k in ("id", "email", "name", "created_at")}, pk="id")
+
+    def upsert_api_key(self, key: Row) -> None:
+        self.db["api_keys"].upsert({k: key[k] for k in ("id", "user_id", "key_hash", "created_at")}, pk="id")
+
+    def delete_api_key_by_hash(self, key_hash: str) -> None:
+        self.db.execute("DELETE FROM api_keys WHERE key_hash = ?", (key_hash,))
+
+    def recording_states(self, user_id: int) -> dict[int, str]:
+        rows = self.db.execute("SELECT id, status FROM recordings WHERE user_id = ?", (user_id,)).fetchall()
+        return {int(row[0]): str(row[1]) for row in rows}
+
+    def replace_recording(self, recording: Row, media: list[Row], chunks: list[Row]) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording["id"],))
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording["id"],))
+            self.db["recordings"].insert(recording)
+            if media:
+                self.db["media_files"].insert_all(media)
+            if chunks:
+                self.db["chunks"].upsert_all(chunks, pk=("media_id", "seq"))
+            self._size_receiving_media()
+
+    def bulk_insert_recordings(self, batch: list[tuple[Row, list[Row]]]) -> None:
+        if not batch:
+            return
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db["recordings"].insert_all((r for r, _ in batch), replace=True, batch_size=500)
+            media = [m for _, items in batch for m in items]
+            if media:
+                self.db["media_files"].insert_all(media, replace=True, batch_size=500)
+
+    def receiving_media(self) -> list[Row]:
+        return self._all("SELECT * FROM media_files WHERE state = 'receiving'", ())
+
+    # maintenance (verify, migrate)
+
+    def recordings_in_key_order(self, batch: int = 500) -> Iterator[list[Row]]:
+        """Every recording, in batches, ordered as storage lists their prefixes (text order of
+        `recordings/<user_id>/<id>/`), so verify can merge both streams without holding either."""
+        cursor = self.db.execute(
+            "SELECT * FROM recordings ORDER BY 'recordings/' || user_id || '/' || id || '/'"
+        )
+        names = [c[0] for c in cursor.description]
+        while rows := cursor.fetchmany(batch):
+            yield [dict(zip(names, row, strict=True)) for row in rows]
+
+    def set_media_backend(self, recording_ids: list[int], backend: str) -> None:
+        marks = ",".join("?" * len(recording_ids))
+        self.db.execute(
+            f"UPDATE media_files SET storage_backend = ? WHERE recording_id IN ({marks})",
+            (backend, *recording_ids),
+        )
+
+    def bulk_insert_chunks(self, rows: list[Row]) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            if rows:
+                self.db["chunks"].upsert_all(rows, pk=("media_id", "seq"))
+            self._size_receiving_media()
+
+    def _size_receiving_media(self) -> None:
+        # A manifest does not track chunks; a media file in progress is as large as its chunks.
+        self.db.execute(
+            "UPDATE media_files SET file_size_bytes = "
+            "(SELECT COALESCE(SUM(size), 0) FROM chunks WHERE media_id = media_files.id) "
+            "WHERE state = 'receiving'"
         )

@@ -1,17 +1,29 @@
-"""HTTP Range and If-Range (RFC 9110 §14), for one range per request.
+"""HTTP Range and If-Range (RFC 9110 §14 and §13.1.5), for one range per request.
 
 A request naming several ranges is answered with the whole file (200): RFC 9110 lets a server
 ignore Range, media players never ask for more than one, and multipart/byteranges would only add
 a second, rarely used response format.
+
+Choices where the RFC leaves room:
+- Anything malformed (bad syntax, another unit, a-b with a > b, non-ASCII digits, numbers longer
+  than 20 digits) is ignored like an absent header, so the client gets the full body (200).
+- Empty list elements ("bytes=0-99,") are skipped, as §5.6.1.2 asks of recipients; optional
+  whitespace is tolerated around the range-spec and commas, never around "=".
+- If-Range dates compare as instants, so the three HTTP-date formats match each other; a date
+  without a zone (asctime) is GMT, as HTTP-dates always are.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Final
 
+_OWS = " \t"
 _DIGITS = frozenset("0123456789")
-_MAX_DIGITS = 20  # more than any real file offset; keeps hostile headers cheap
+_MAX_DIGITS = 20  # more than any real file offset (2**64 has 20 digits); keeps hostile headers cheap
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +39,20 @@ class ByteRange:
         return f"bytes {self.start}-{self.end}/{size}"
 
 
-class Unsatisfiable:
-    """The request names a range that lies wholly outside the file: answer 416."""
+class Unsatisfiable(enum.Enum):
+    """The request names a range that lies wholly outside the file: answer 416.
+
+    A one-member enum so that UNSATISFIABLE stays the only instance (also across copy and pickle)
+    and type checkers narrow `parsed is UNSATISFIABLE`.
+    """
+
+    UNSATISFIABLE = "unsatisfiable"
 
     def __repr__(self) -> str:
         return "UNSATISFIABLE"
 
 
-UNSATISFIABLE = Unsatisfiable()
+UNSATISFIABLE: Final = Unsatisfiable.UNSATISFIABLE
 
 
 def unsatisfied_content_range(size: int) -> str:
@@ -42,25 +60,29 @@ def unsatisfied_content_range(size: int) -> str:
 
 
 def _number(text: str) -> int | None:
+    # An explicit ASCII check: str.isdigit accepts "²", and int() accepts "٣", "+1", " 1" and "1_0".
     if not text or len(text) > _MAX_DIGITS or not _DIGITS.issuperset(text):
         return None
     return int(text)
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | Unsatisfiable | None:
-    """None means: serve the whole file (no header, a malformed one, another unit, several ranges)."""
+    """The one range to serve, UNSATISFIABLE (416), or None: serve the whole file (200)."""
+    if size < 0:
+        raise ValueError(f"negative size {size}")
     if not header:
         return None
-    unit, sep, spec_list = header.partition("=")
-    if not sep or unit.lower() != "bytes":
+    unit, eq, range_set = header.strip(_OWS).partition("=")
+    # "bytes =0-1" leaves "bytes " as the unit, so whitespace before "=" is rejected here.
+    if not eq or not unit.isascii() or unit.lower() != "bytes":
         return None
-    specs = spec_list.split(",")
+    specs = [spec for spec in (part.strip(_OWS) for part in range_set.split(",")) if spec]
     if len(specs) != 1:
         return None
-    first, dash, last = specs[0].strip(" \t").partition("-")
+    first, dash, last = specs[0].partition("-")
     if not dash:
         return None
-    if first == "":
+    if not first:
         suffix = _number(last)
         if suffix is None:
             return None
@@ -68,25 +90,40 @@ def parse_range(header: str | None, size: int) -> ByteRange | Unsatisfiable | No
             return UNSATISFIABLE
         return ByteRange(max(size - suffix, 0), size - 1)
     start = _number(first)
-    end = _number(last) if last else size - 1
-    if start is None or end is None or (last and end < start):
+    if start is None:
         return None
+    end = size - 1
+    if last:
+        last_pos = _number(last)
+        # a > b is invalid syntax (§14.1.1), not an unsatisfiable range.
+        if last_pos is None or last_pos < start:
+            return None
+        end = min(last_pos, end)
     if start >= size:
         return UNSATISFIABLE
-    return ByteRange(start, min(end, size - 1))
+    return ByteRange(start, end)
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: absurd years or zone offsets
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def if_range_allows(if_range: str | None, etag: str | None, last_modified: str | None) -> bool:
-    """Whether a Range may be honoured: If-Range absent, or it names the current version exactly."""
+    """Whether a Range may be honoured: If-Range absent, or it names the current version exactly.
+
+    False means the client's copy is stale (or the validator unusable): ignore Range, send 200.
+    """
     if if_range is None:
         return True
-    value = if_range.strip()
+    value = if_range.strip(_OWS)
     if value.startswith(('"', "W/")):
-        # Strong comparison: a weak tag never matches.
-        return etag is not None and value == etag and not etag.startswith("W/")
+        # Strong comparison (§8.8.3.2): a weak tag on either side never matches.
+        return etag is not None and not etag.startswith("W/") and value == etag
     if last_modified is None:
         return False
-    try:
-        return parsedate_to_datetime(value) == parsedate_to_datetime(last_modified)
-    except (TypeError, ValueError, IndexError):
-        return False
+    requested = _http_date(value)
+    return requested is not None and requested == _http_date(last_modified)

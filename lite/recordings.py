@@ -12,7 +12,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
+
 from lite import media
+from lite.assemble import probe_duration
+from lite.catalog import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, NotFound, TooLarge
@@ -155,10 +159,12 @@ def _duration_field(fields: dict[str, str]) -> float | None:
 
 
 class Recordings:
-    def __init__(self, settings: Settings, index: Index, storage: Storage) -> None:
+    def __init__(self, settings: Settings, index: Index, storage: Storage, catalog: Catalog) -> None:
         self.settings = settings
         self.index = index
         self.storage = storage
+        self.catalog = catalog
+        self.shared = settings.storage_backend != "local"  # other replicas may write the same bucket
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.max_upload_bytes
@@ -191,13 +197,26 @@ class Recordings:
                 raise BadInput("the form has no 'file' part")
             meeting_id = check_meeting_id(fields.get("meeting_id"))
             duration = _duration_field(fields)
-            return self._index_upload(user_id, recording_id, key, plan, meeting_id, stored, duration)
+            if duration is None:
+                duration = await to_thread.run_sync(self._probe, key)
+            recording, media_row = self._rows(user_id, recording_id, key, plan, meeting_id, stored, duration)
+            await self.catalog.save_manifest(recording, [media_row])
+            self.index.insert_recording(recording, [media_row])
+            return recording_out(recording, [media_row])
         except BaseException:
             if stored is not None:
+                await self.catalog.delete_manifest(user_id, recording_id)
                 await self.storage.delete(key)
             raise
 
-    def _index_upload(
+    def _probe(self, key: str) -> float | None:
+        reader = self.storage.open_seekable(key)
+        try:
+            return probe_duration(reader)
+        finally:
+            reader.close()
+
+    def _rows(
         self,
         user_id: int,
         recording_id: int,
@@ -206,7 +225,7 @@ class Recordings:
         meeting_id: str | None,
         stored: Stored,
         duration: float | None,
-    ) -> dict[str, Any]:
+    ) -> tuple[Row, Row]:
         now = now_iso()
         recording = {
             "id": recording_id,
@@ -233,11 +252,12 @@ class Recordings:
             "created_at": now,
             "updated_at": now,
             "extra": None,
+            "state": "complete",
+            "final_seq": None,
         }
-        self.index.insert_recording(recording, [media_row])
-        return recording_out(recording, [media_row])
+        return recording, media_row
 
-    def list(
+    async def list(
         self,
         user_id: int,
         limit: int,
@@ -248,6 +268,8 @@ class Recordings:
     ) -> dict[str, Any]:
         if status is not None and status not in STATUSES:
             raise BadInput(f"status must be one of {', '.join(STATUSES)}")
+        if self.shared:
+            await self.catalog.sync_user(user_id)
         rows, total = self.index.list_recordings(user_id, limit, offset, status, session_uid, meeting_id)
         by_recording: dict[int, list[Row]] = {row["id"]: [] for row in rows}
         for media_row in self.index.media_for(list(by_recording)):
@@ -259,24 +281,43 @@ class Recordings:
             "offset": offset,
         }
 
-    def _recording(self, user_id: int, recording_id: int) -> Row:
+    async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Row:
+        """The user's recording. With shared storage, one another replica wrote is fetched, and (when
+        `confirm`) one another replica deleted is forgotten."""
         row = self.index.get_recording(user_id, recording_id)
+        if self.shared and (
+            row is None or row["status"] == "in_progress"
+        ):  # new, or maybe finalized elsewhere
+            row = await self.catalog.load_recording(user_id, recording_id)
+        elif (
+            self.shared
+            and confirm
+            and row is not None
+            and not await self.catalog.manifest_exists(user_id, recording_id)
+        ):
+            self.index.delete_recording(recording_id)
+            row = None
         if row is None:  # another user's recording looks exactly like a missing one
             raise NotFound("recording not found")
         return row
 
-    def get(self, user_id: int, recording_id: int) -> dict[str, Any]:
-        row = self._recording(user_id, recording_id)
+    async def get(self, user_id: int, recording_id: int) -> dict[str, Any]:
+        row = await self._recording(user_id, recording_id)
         return recording_out(row, self.index.media_for([recording_id]))
 
     async def delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
-        self._recording(user_id, recording_id)
+        await self._recording(user_id, recording_id)
+        # The manifest goes first: from then on no rebuild or replica brings the recording back.
+        await self.catalog.delete_manifest(user_id, recording_id)
         for media_row in self.index.media_for([recording_id]):
+            for chunk in self.index.chunks_of(media_row["id"]):
+                await self.storage.delete(chunk["storage_key"])
             await self.storage.delete(media_row["storage_key"])
         self.index.delete_recording(recording_id)
         return {"status": "deleted", "recording_id": recording_id}
 
-    def media(self, user_id: int, recording_id: int, media_id: int) -> Row:
+    async def media(self, user_id: int, recording_id: int, media_id: int, confirm: bool = True) -> Row:
+        await self._recording(user_id, recording_id, confirm)
         row = self.index.get_media(user_id, recording_id, media_id)
         if row is None:
             raise NotFound("media file not found")
@@ -287,15 +328,20 @@ class Recordings:
         session_uid = recording["session_uid"] if recording else "recording"
         return media_name(session_uid, media_row["type"], media_row["format"])
 
-    def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
-        media_row = self.media(user_id, recording_id, media_id)
+    async def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
+        # No confirming round trip here: a deleted object answers 404 from storage by itself.
+        media_row = await self.media(user_id, recording_id, media_id, confirm=False)
         filename = self.filename(media_row)
         if media_row["state"] == "receiving":
             return chunks_source(self.storage, media_row, self.index.chunks_of(media_id), filename)
         return master_source(self.storage, media_row, filename)
 
-    def download(self, user_id: int, recording_id: int, media_id: int) -> dict[str, Any]:
-        media_row = self.media(user_id, recording_id, media_id)
+    async def download(
+        self, user_id: int, recording_id: int, media_id: int, raw_token: str | None = None
+    ) -> dict[str, Any]:
+        """`raw_token` (a playback token) makes `raw_url` work without headers, in a media element.
+        `url` stays the plain API path for local: a link clients may keep or log is no credential."""
+        media_row = await self.media(user_id, recording_id, media_id)
         filename = self.filename(media_row)
         raw = raw_path(recording_id, media_id)
         expires = self.settings.presign_seconds
@@ -303,7 +349,8 @@ class Recordings:
         return {
             "url": url or raw,
             "download_url": url or raw,
-            "raw_url": raw,
+            "raw_url": f"{raw}?token={raw_token}" if raw_token else raw,
+            "raw_url_expires_in": self.settings.playback_token_seconds if raw_token else None,
             "filename": filename,
             "content_type": media_row["content_type"],
             "file_size_bytes": media_row["file_size_bytes"],

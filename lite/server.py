@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import re
 import sys
+from typing import Any
 
 import uvicorn
 
 from lite.config import ConfigError, load_settings
 from lite.services import build_services
 from lite.web import create_app
+
+TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s]*")
+
+
+class RedactTokens(logging.Filter):
+    """Access-log lines show paths; playback URLs carry a credential in `?token=`, never logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            path = TOKEN_IN_QUERY.sub(r"\1token=[redacted]", record.args[2])
+            record.args = (*record.args[:2], path, *record.args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
+    config["handlers"]["access"]["filters"] = ["redact_tokens"]
+    return config
 
 
 def main() -> None:
@@ -38,4 +60,5 @@ def main() -> None:
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         proxy_headers=False,
         server_header=False,
+        log_config=log_config(),
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lite.auth import Auth, ensure_admin_token
 from lite.bot_uploads import BotUploads
+from lite.catalog import Catalog, RebuildProgress
 from lite.config import ConfigError, Settings
 from lite.errors import LiteError
 from lite.finalize import Finalizer
@@ -15,6 +16,8 @@ from lite.index import Index
 from lite.keyfiles import ensure_secret
 from lite.recordings import Recordings
 from lite.storage import Storage, make_storage
+from lite.tokens import PlaybackTokens
+from lite.waveform import Waveforms
 from lite.webhooks import Notifier
 
 log = logging.getLogger("lite")
@@ -26,10 +29,36 @@ class Services:
     index: Index
     storage: Storage
     auth: Auth
+    catalog: Catalog
     recordings: Recordings
     finalizer: Finalizer
     notifier: Notifier
     bot_uploads: BotUploads
+    tokens: PlaybackTokens
+    waveforms: Waveforms
+
+    rebuild: RebuildProgress = field(default_factory=RebuildProgress)
+
+    async def rebuild_if_empty(self) -> None:
+        """The index is a cache of the storage catalog: an empty one (a new disk) is refilled before
+        the server calls itself ready; until then /readyz says 503 with the progress."""
+        if not self.index.is_empty():
+            return
+        self.rebuild.running = True
+        try:
+            await self.catalog.rebuild(self.rebuild)
+            log.info(
+                "index rebuilt from storage: %d users, %d keys, %d recordings",
+                self.rebuild.users,
+                self.rebuild.api_keys,
+                self.rebuild.recordings,
+            )
+        except LiteError as exc:
+            self.rebuild.error = exc.detail
+            log.error("index rebuild failed: %s", exc.detail)
+            raise
+        finally:
+            self.rebuild.running = False
 
     async def aclose(self) -> None:
         await self.storage.aclose()
@@ -45,9 +74,9 @@ def _writable_dir(path: os.PathLike[str], variable: str) -> None:
         raise ConfigError(f"{variable}={path} is not writable by this user (uid {os.getuid()})")
 
 
-async def build_services(settings: Settings) -> Services:
-    """Raises ConfigError, naming the variable, for anything that stops the server from working."""
-    _writable_dir(settings.data_dir, "DATA_DIR")
+async def open_storage(settings: Settings) -> Storage:
+    """The configured backend, checked as at start (a missing MinIO bucket is created); raises
+    ConfigError naming the variable. `migrate` opens its target through this too."""
     if settings.storage_backend == "local":
         _writable_dir(settings.local_storage_dir, "LOCAL_STORAGE_DIR")
     storage = make_storage(settings)
@@ -59,24 +88,38 @@ async def build_services(settings: Settings) -> Services:
     except LiteError as exc:
         variable = "LOCAL_STORAGE_DIR" if settings.storage_backend == "local" else _bucket_variable(settings)
         raise ConfigError(f"{variable}: {exc.detail}") from None
+    return storage
+
+
+async def build_services(settings: Settings) -> Services:
+    """Raises ConfigError, naming the variable, for anything that stops the server from working."""
+    _writable_dir(settings.data_dir, "DATA_DIR")
+    storage = await open_storage(settings)
     index = Index(settings.index_path)
     admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
-    auth = Auth(index, admin_token)
+    catalog = Catalog(storage, index)
+    auth = Auth(index, catalog, admin_token, shared=settings.storage_backend != "local")
     webhook_secret = ensure_secret(
         settings.webhook_secret, settings.data_dir / "webhook-secret", "WEBHOOK_SECRET"
     )
     notifier = Notifier(settings.webhook_url, webhook_secret)
-    finalizer = Finalizer(settings, index, storage, notifier)
+    playback_key = ensure_secret(
+        settings.playback_signing_key, settings.data_dir / "playback-signing-key", "PLAYBACK_SIGNING_KEY"
+    )
+    finalizer = Finalizer(settings, index, storage, catalog, notifier)
     finalizer.prepare()
     return Services(
         settings=settings,
         index=index,
         storage=storage,
         auth=auth,
-        recordings=Recordings(settings, index, storage),
+        catalog=catalog,
+        recordings=Recordings(settings, index, storage, catalog),
         finalizer=finalizer,
         notifier=notifier,
-        bot_uploads=BotUploads(settings, index, storage, finalizer),
+        bot_uploads=BotUploads(settings, index, storage, catalog, finalizer),
+        tokens=PlaybackTokens(playback_key, settings.playback_token_seconds, auth),
+        waveforms=Waveforms(storage),
     )
 
 

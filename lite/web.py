@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,10 +14,11 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from lite.errors import LiteError
+from lite.errors import LiteError, StorageUnavailable
 from lite.routes.admin import AdminController
 from lite.routes.bot import upload_chunk
 from lite.routes.health import healthz, readyz
+from lite.routes.player import player_router
 from lite.routes.recordings import RecordingsController
 from lite.services import Services
 
@@ -42,11 +43,39 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
     return Response({"detail": "internal server error"}, status_code=500)
 
 
+async def _rebuild_then_finalize(services: Services) -> None:
+    """Refill an empty index from storage (retrying while storage is down), then finalize idle bots."""
+    while True:
+        try:
+            await services.rebuild_if_empty()
+            break
+        except LiteError:
+            await asyncio.sleep(5)
+    await services.finalizer.run()
+
+
+UNGATED = ("/healthz", "/readyz", "/docs", "/static")
+
+
+def _wait_for_rebuild(services: Services) -> Callable[[Request], Awaitable[None]]:
+    async def gate(request: Request) -> None:
+        path = request.url.path
+        if services.rebuild.running and path != "/" and not path.startswith(UNGATED):
+            raise StorageUnavailable("the index is being rebuilt from storage; try again in a moment")
+
+    return gate
+
+
 def create_app(services: Services) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # Background work: idle-session finalization and webhook delivery; both stop with the server.
-        tasks = [asyncio.create_task(services.finalizer.run()), asyncio.create_task(services.notifier.run())]
+        # Background work: index rebuild, idle-session finalization and webhook delivery.
+        if services.index.is_empty():
+            services.rebuild.running = True  # gate requests from the first one on
+        tasks = [
+            asyncio.create_task(_rebuild_then_finalize(services)),
+            asyncio.create_task(services.notifier.run()),
+        ]
         try:
             yield
         finally:
@@ -70,9 +99,10 @@ def create_app(services: Services) -> Litestar:
         ),
     )
     return Litestar(
-        route_handlers=[healthz, readyz, AdminController, RecordingsController, upload_chunk],
+        route_handlers=[healthz, readyz, AdminController, RecordingsController, upload_chunk, player_router],
         state=State({"services": services}),
         lifespan=[lifespan],
+        before_request=_wait_for_rebuild(services),
         exception_handlers={LiteError: _lite_error, HTTPException: _http_error, Exception: _unexpected},
         openapi_config=openapi,
         request_max_body_size=DEFAULT_MAX_BODY,

@@ -153,6 +153,11 @@ def start_server(settings: Settings) -> LiveServer:
     if failure:
         raise failure[0]
     wait_for_port(port)
+    deadline = time.monotonic() + 30
+    while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the server never became ready")
+        time.sleep(0.05)
     return LiveServer(f"http://127.0.0.1:{port}", settings, thread, box["server"])
 
 

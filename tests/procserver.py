@@ -38,11 +38,13 @@ class ServerProcess:
                     f"server exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}"
                 )
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                # Ready, not only alive: an empty index is first rebuilt from storage.
+                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
-                time.sleep(0.05)
-        raise TimeoutError("server did not become healthy")
+                pass
+            time.sleep(0.05)
+        raise TimeoutError("server did not become ready")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a power cut of the process."""

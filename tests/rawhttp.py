@@ -8,12 +8,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
-def send(url: str, head: str, body: bytes = b"", timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
-    """Send `head` (request line and headers, without the blank line) and `body`; read one answer."""
+def send(
+    url: str, head: str, body: bytes = b"", timeout: float = 10.0, half_close: bool = True
+) -> tuple[int, dict[str, str], bytes]:
+    """Send `head` (request line and headers, without the blank line) and `body`; read one answer.
+
+    `half_close=False` keeps the sending side open, for a server expected to answer before the body
+    is complete (a half-closed socket reads to the server as a client that went away)."""
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
         sock.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n\r\n" + body)
-        sock.shutdown(socket.SHUT_WR)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         data = b""
         while chunk := sock.recv(65536):
             data += chunk

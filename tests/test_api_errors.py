@@ -16,7 +16,7 @@ WAV = wav_bytes(0.5)
 def assert_nothing_stored(api: httpx.Client, server: LiveServer) -> None:
     assert api.get("/recordings").json()["total"] == 0
     if server.settings.storage_backend == "local":
-        leftovers = [p for p in server.settings.local_storage_dir.rglob("*") if p.is_file()]
+        leftovers = [p for p in (server.settings.local_storage_dir / "recordings").rglob("*") if p.is_file()]
         assert leftovers == []
 
 
@@ -85,6 +85,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_reading(
         f"POST /recordings HTTP/1.1\nHost: x\nX-API-Key: {key}\nConnection: close\n"
         f"Content-Type: multipart/form-data; boundary=b\nContent-Length: {2**40}",
         b"--b\r\n",
+        half_close=False,
     )
     assert status == 413
     assert "limited" in rawhttp.detail(payload)

@@ -126,3 +126,13 @@ def test_a_video_track_of_the_same_session_gets_its_own_name(api: httpx.Client) 
 def test_format_comes_from_the_content_when_nothing_else_says(api: httpx.Client) -> None:
     recording = upload(api, name="recording").json()
     assert recording["media_files"][0]["format"] == "wav"
+
+
+def test_the_duration_of_an_upload_is_read_from_the_media(api: httpx.Client) -> None:
+    recording = upload(api, wav_bytes(2.5)).json()
+    assert recording["media_files"][0]["duration_seconds"] == pytest.approx(2.5)
+
+
+def test_a_stated_duration_wins_over_the_probe(api: httpx.Client) -> None:
+    recording = upload(api, WAV, duration_seconds="12.5").json()
+    assert recording["media_files"][0]["duration_seconds"] == 12.5

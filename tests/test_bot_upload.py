@@ -105,12 +105,15 @@ def test_a_resent_chunk_replaces_and_is_not_counted_twice(api: httpx.Client) -> 
 def test_audio_and_video_of_one_session_arrive_concurrently_into_one_recording(api: httpx.Client) -> None:
     audio = record_chunks("audio", 3)
     video = record_chunks("video", 3)
-    jobs = [(c, i, "audio", i == len(audio) - 1) for i, c in enumerate(audio)]
-    jobs += [(c, i, "video", i == len(video) - 1) for i, c in enumerate(video)]
+    jobs = [(c, i, "audio") for i, c in enumerate(audio)] + [(c, i, "video") for i, c in enumerate(video)]
     random.Random(7).shuffle(jobs)
+    # Both streams run at once, out of order; each bot stream ends with its final chunk.
+    finals = [job for job in jobs if job[1] == len(audio if job[2] == "audio" else video) - 1]
+    body = [job for job in jobs if job not in finals]
     with ThreadPoolExecutor(4) as pool:
-        acks = list(
-            pool.map(lambda j: send_chunk(api, j[0], j[1], fmt="webm", media_type=j[2], final=j[3]), jobs)
+        acks = list(pool.map(lambda j: send_chunk(api, j[0], j[1], fmt="webm", media_type=j[2]), body))
+        acks += list(
+            pool.map(lambda j: send_chunk(api, j[0], j[1], fmt="webm", media_type=j[2], final=True), finals)
         )
     assert all(a.status_code == 201 for a in acks), [a.text for a in acks]
     assert len({a.json()["recording_id"] for a in acks}) == 1
@@ -280,5 +283,6 @@ def test_no_chunk_objects_remain_after_finalize(api: httpx.Client, server: LiveS
     for i, c in enumerate(chunks):
         send_chunk(api, c, i, final=i == 1)
     if server.settings.storage_backend == "local":
-        files = [p for p in Path(server.settings.local_storage_dir).rglob("*") if p.is_file()]
-        assert len(files) == 1 and files[0].suffix == ".wav"
+        root = Path(server.settings.local_storage_dir) / "recordings"
+        files = sorted(p.name for p in root.rglob("*") if p.is_file())
+        assert files == ["bot-session.wav", "manifest.json"]

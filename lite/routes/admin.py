@@ -33,23 +33,23 @@ class AdminController(Controller):
     @post("/users", status_code=201, summary="Create a user")
     async def create_user(self, request: Request, state: State, data: JSONBody[NewUser]) -> dict[str, Any]:
         _admin(request, state)
-        return _user_out(services(state).auth.create_user(data.email, data.name))
+        return _user_out(await services(state).auth.create_user(data.email, data.name))
 
     @get("/users", summary="List users")
     async def list_users(self, request: Request, state: State) -> list[dict[str, Any]]:
         _admin(request, state)
-        return [_user_out(user) for user in services(state).auth.list_users()]
+        return [_user_out(user) for user in await services(state).auth.list_users()]
 
     @post("/users/{user_id:int}/tokens", status_code=201, summary="Create an API key (shown only here)")
     async def create_token(
         self, request: Request, state: State, user_id: int = Parameter(ge=1, le=2**63 - 1)
     ) -> dict[str, Any]:
         _admin(request, state)
-        return services(state).auth.create_key(user_id)
+        return await services(state).auth.create_key(user_id)
 
     @delete("/tokens/{token_id:int}", status_code=204, summary="Revoke an API key at once")
     async def revoke_token(
         self, request: Request, state: State, token_id: int = Parameter(ge=1, le=2**63 - 1)
     ) -> None:
         _admin(request, state)
-        services(state).auth.revoke_key(token_id)
+        await services(state).auth.revoke_key(token_id)

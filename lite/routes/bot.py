@@ -17,7 +17,7 @@ from lite.routes.deps import current_user, services
     status_code=201,
     tags=["bot"],
     summary="Upload one recording chunk (multipart: file + metadata JSON)",
-    dependencies={"user_id": Provide(current_user, sync_to_thread=False)},
+    dependencies={"user_id": Provide(current_user)},
     security=[{"ApiKey": []}],
     request_max_body_size=None,  # enforced while streaming, against RECORDING_CHUNK_MAX_BYTES
 )

@@ -1,11 +1,16 @@
-"""Request-scoped dependencies: the services, and the user an API key belongs to."""
+"""Request-scoped dependencies: the services, the user an API key (or a playback token) belongs to."""
 
 from __future__ import annotations
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
 
 from lite.services import Services
+
+# Path ids, declared the same way in handlers and dependencies (OpenAPI requires them to agree).
+Id = Parameter(ge=1, le=2**63 - 1)
 
 
 def services(state: State) -> Services:
@@ -20,5 +25,32 @@ def api_key(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_user(request: Request, state: State) -> int:
-    return services(state).auth.user_for_key(api_key(request))
+async def current_user(request: Request, state: State) -> int:
+    return await services(state).auth.user_for_key(api_key(request))
+
+
+async def media_reader(
+    request: Request,
+    state: State,
+    recording_id: int = Id,
+    media_id: int = Id,
+    token: FromQuery[str | None] = None,
+) -> int:
+    """The user reading /raw: by API key when one is sent, else by a signed playback token (?token=),
+    which is what <audio>/<video> elements use since they cannot send headers."""
+    if token and not api_key(request):
+        return await services(state).tokens.user_for(token, recording_id, media_id)
+    return await current_user(request, state)
+
+
+async def playback_token(
+    request: Request,
+    state: State,
+    user_id: NamedDependency[int],
+    recording_id: int = Id,
+    media_id: int = Id,
+) -> str:
+    """A fresh playback token for the media file in the path, bound to the API key of this request
+    (`user_id` came from that key, so the key is there)."""
+    key = api_key(request) or ""
+    return await services(state).tokens.issue_for_key(key, user_id, recording_id, media_id)

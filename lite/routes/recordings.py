@@ -12,7 +12,7 @@ from litestar.response import Stream
 
 from lite import playback
 from lite.multipart import iter_form
-from lite.routes.deps import current_user, services
+from lite.routes.deps import current_user, media_reader, playback_token, services
 
 RecordingId = Parameter(ge=1, le=2**63 - 1)
 
@@ -21,7 +21,7 @@ class RecordingsController(Controller):
     path = "/recordings"
     tags = ["recordings"]
     security = [{"ApiKey": []}]
-    dependencies = {"user_id": Provide(current_user, sync_to_thread=False)}
+    dependencies = {"user_id": Provide(current_user)}
 
     @post(
         "/",
@@ -46,13 +46,13 @@ class RecordingsController(Controller):
         session_uid: FromQuery[str | None] = None,
         meeting_id: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        return services(state).recordings.list(user_id, limit, offset, status, session_uid, meeting_id)
+        return await services(state).recordings.list(user_id, limit, offset, status, session_uid, meeting_id)
 
     @get("/{recording_id:int}", summary="One recording with its media files")
     async def get_recording(
         self, state: State, user_id: NamedDependency[int], recording_id: int = RecordingId
     ) -> dict[str, Any]:
-        return services(state).recordings.get(user_id, recording_id)
+        return await services(state).recordings.get(user_id, recording_id)
 
     @delete("/{recording_id:int}", status_code=200, summary="Delete a recording and its media")
     async def delete_recording(
@@ -60,20 +60,26 @@ class RecordingsController(Controller):
     ) -> dict[str, Any]:
         return await services(state).recordings.delete(user_id, recording_id)
 
-    @get("/{recording_id:int}/media/{media_id:int}/download", summary="Where to download a media file")
+    @get(
+        "/{recording_id:int}/media/{media_id:int}/download",
+        summary="Where to download a media file; raw_url carries a playback token for media elements",
+        dependencies={"raw_token": Provide(playback_token)},
+    )
     async def download(
         self,
         state: State,
         user_id: NamedDependency[int],
+        raw_token: NamedDependency[str],
         recording_id: int = RecordingId,
         media_id: int = RecordingId,
     ) -> dict[str, Any]:
-        return services(state).recordings.download(user_id, recording_id, media_id)
+        return await services(state).recordings.download(user_id, recording_id, media_id, raw_token)
 
     @route(
         "/{recording_id:int}/media/{media_id:int}/raw",
         http_method=["GET", "HEAD"],
-        summary="The media bytes, with HTTP Range support",
+        summary="The media bytes, with HTTP Range support; an API key or ?token= (from raw_url) reads them",
+        dependencies={"user_id": Provide(media_reader)},
     )
     async def raw(
         self,
@@ -83,7 +89,7 @@ class RecordingsController(Controller):
         recording_id: int = RecordingId,
         media_id: int = RecordingId,
     ) -> Response[Any]:
-        source = services(state).recordings.media_source(user_id, recording_id, media_id)
+        source = await services(state).recordings.media_source(user_id, recording_id, media_id)
         reply = await playback.serve(source, request.headers, head_only=request.method == "HEAD")
         if reply.body is not None:
             return Stream(reply.body, status_code=reply.status, headers=reply.headers)

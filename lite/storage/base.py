@@ -88,12 +88,21 @@ class Storage(ABC):
         """Every object under `prefix`, streamed page by page in key order."""
 
     @abstractmethod
+    def list_dirs(self, prefix: str) -> AsyncIterator[str]:
+        """The names one level below `prefix` (which ends in "/"), e.g. recording ids of a user."""
+
+    @abstractmethod
     def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
         """A direct download URL, or None where the backend has none (local)."""
 
     @abstractmethod
     async def check(self) -> None:
         """Raise StorageUnavailable unless the backend can be read and written now."""
+
+    async def remove_leftovers(self) -> int:
+        """At start: remove what a killed process left half-written (local temp files); returns how
+        many. Object storage has nothing to do: an object appears only when its upload completed."""
+        return 0
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -8,6 +8,7 @@ reach the disk before the write returns.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from anyio import to_thread
 from lite.errors import NotFound, StorageFull, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
 
+log = logging.getLogger("lite.storage.local")
 READ_BLOCK = 1024 * 1024
 WRITE_BLOCK = 1024 * 1024
 TEMP_MARK = ".part-"
@@ -46,6 +48,8 @@ class LocalStorage(Storage):
     def __init__(self, root: Path, fsync: bool = True) -> None:
         self.root = root.resolve()
         self.fsync = fsync
+        # Temp names carry this process's token, so leftovers of a killed process can be told apart.
+        self.temp_mark = f"{TEMP_MARK}{secrets.token_hex(4)}-"
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -56,7 +60,7 @@ class LocalStorage(Storage):
 
     async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
         path = self._path(key)
-        tmp = path.with_name(f".{path.name}{TEMP_MARK}{secrets.token_hex(6)}")
+        tmp = path.with_name(f".{path.name}{self.temp_mark}{secrets.token_hex(6)}")
         try:
             await to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
             f = await to_thread.run_sync(open, tmp, "wb")
@@ -187,13 +191,42 @@ class LocalStorage(Storage):
         found.sort(key=lambda info: info.key)
         return found
 
+    async def list_dirs(self, prefix: str) -> AsyncIterator[str]:
+        def names() -> list[str]:
+            top = self.root / prefix
+            return sorted(entry.name for entry in os.scandir(top) if entry.is_dir()) if top.is_dir() else []
+
+        for name in await to_thread.run_sync(names):
+            yield name
+
     def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
         return None
+
+    async def remove_leftovers(self) -> int:
+        """Delete temp files that a killed process left (a SIGKILL or power cut mid-write never
+        reaches the cleanup in _write); this process's own temp files are never touched."""
+
+        def sweep() -> int:
+            removed = 0
+            for dirpath, _, filenames in os.walk(self.root):
+                for name in filenames:
+                    if TEMP_MARK in name and self.temp_mark not in name:
+                        Path(dirpath, name).unlink(missing_ok=True)
+                        removed += 1
+            return removed
+
+        try:
+            removed = await to_thread.run_sync(sweep)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+        if removed:
+            log.info("removed %d temp files left by an earlier process", removed)
+        return removed
 
     async def check(self) -> None:
         def probe() -> None:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe_path = self.root / f".probe{TEMP_MARK}{secrets.token_hex(4)}"
+            probe_path = self.root / f".probe{self.temp_mark}{secrets.token_hex(4)}"
             probe_path.write_bytes(b"ok")
             probe_path.unlink()
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO, TypeVar
 
 import boto3
 from anyio import to_thread
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from lite.config import S3Settings
 from lite.errors import NotFound, StorageUnavailable
@@ -25,15 +27,24 @@ from lite.storage.base import ObjectInfo, Storage
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
 READ_BLOCK = 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 3.0
+# Worst case for one call against a hung store, about 9 s: two attempts of (1 s waiting for
+# "100 Continue" on uploads + READ_TIMEOUT), and a backoff under 1 s between them.
+TOTAL_ATTEMPTS = 2
+UNREACHABLE_SECONDS = 3.0
 T = TypeVar("T")
 
 
 def _client_config(path_style: bool) -> Config:
+    # An unreachable or hung store must fail a request within ~10 s (503), not hold it for minutes:
+    # a socket that connects but stays silent for READ_TIMEOUT is dead (the timeout is per read, so
+    # long transfers are fine), and one retry (TOTAL_ATTEMPTS) covers a dropped connection.
     return Config(
         signature_version="s3v4",
-        connect_timeout=3,
-        read_timeout=20,
-        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "standard"},
         max_pool_connections=64,
         s3={"addressing_style": "path" if path_style else "auto"},
     )
@@ -66,12 +77,25 @@ class S3Storage(Storage):
             if settings.public_endpoint
             else self.client
         )
+        self._unreachable_until = 0.0  # time.monotonic() until which calls fail at once
+
+    def _sync(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """One blocking boto3 call. Once a call finds the store unreachable (refused, timed out),
+        calls fail at once for UNREACHABLE_SECONDS, so a request's follow-up calls (its cleanup)
+        and the requests behind it answer 503 at once instead of each waiting out the timeouts."""
+        if time.monotonic() < self._unreachable_until:
+            raise StorageUnavailable("object storage is unreachable")
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            raise _translate(exc) from exc
+        except BotoCoreError as exc:
+            if isinstance(exc, BotoConnectionError | HTTPClientError):
+                self._unreachable_until = time.monotonic() + UNREACHABLE_SECONDS
+            raise _translate(exc) from exc
 
     async def _call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        try:
-            return await to_thread.run_sync(lambda: fn(**kwargs))
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc) from exc
+        return await to_thread.run_sync(lambda: self._sync(fn, **kwargs))
 
     async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
         buffer = bytearray()
@@ -145,16 +169,10 @@ class S3Storage(Storage):
         return self.client.get_object(**kwargs)["Body"]
 
     def open_sync(self, key: str) -> BinaryIO:
-        try:
-            return self._get(key, 0, None)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc) from exc
+        return self._sync(self._get, key=key, start=0, length=None)  # type: ignore[no-any-return]
 
     def open_seekable(self, key: str) -> BinaryIO:
-        try:
-            size = int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc) from exc
+        size = int(self._sync(self.client.head_object, Bucket=self.bucket, Key=key)["ContentLength"])
         return io.BufferedReader(_RangeReader(self, key, size), buffer_size=256 * 1024)  # type: ignore[return-value]
 
     async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
@@ -190,18 +208,31 @@ class S3Storage(Storage):
     async def delete(self, key: str) -> None:
         await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
 
-    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+    async def _pages(self, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+        """list_objects_v2, page by page (S3 answers 1,000 keys a page)."""
         token: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = await self._call(self.client.list_objects_v2, **kwargs)
-            for item in page.get("Contents", []):
-                yield ObjectInfo(item["Key"], int(item["Size"]), item["LastModified"])
+            page = await self._call(
+                self.client.list_objects_v2,
+                Bucket=self.bucket,
+                MaxKeys=1000,
+                **kwargs,
+                **({"ContinuationToken": token} if token else {}),
+            )
+            yield page
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
+
+    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        async for page in self._pages(Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield ObjectInfo(item["Key"], int(item["Size"]), item["LastModified"])
+
+    async def list_dirs(self, prefix: str) -> AsyncIterator[str]:
+        async for page in self._pages(Prefix=prefix, Delimiter="/"):
+            for item in page.get("CommonPrefixes", []):
+                yield item["Prefix"][len(prefix) :].rstrip("/")
 
     def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
         return self.public_client.generate_presigned_url(
@@ -256,7 +287,7 @@ class _RangeReader(io.RawIOBase):
         want = min(len(buffer), self.size - self.pos)
         if want <= 0:
             return 0
-        body = self.storage._get(self.key, self.pos, want)
+        body = self.storage._sync(self.storage._get, key=self.key, start=self.pos, length=want)
         try:
             data = body.read()
         finally:
