@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
@@ -23,7 +22,6 @@ from lite.routes.recordings import RecordingsController
 from lite.services import Services
 
 log = logging.getLogger("lite.web")
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 DEFAULT_MAX_BODY = 1024 * 1024  # JSON bodies; uploads lift this per route
 
 
