@@ -134,6 +134,7 @@ class Finalizer:
     async def _assemble_media(self, media_row: Row, chunks: list[Row]) -> Row:
         """Store the master; the new media row is returned, not yet written anywhere."""
         keys = [c["storage_key"] for c in chunks]
+        self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir) as scratch:
             master = Path(scratch) / f"master.{media_row['format']}"
             assembled = await to_thread.run_sync(self._assemble, keys, media_row["format"], master)

@@ -107,7 +107,6 @@ async def build_services(settings: Settings) -> Services:
         settings.playback_signing_key, settings.data_dir / "playback-signing-key", "PLAYBACK_SIGNING_KEY"
     )
     finalizer = Finalizer(settings, index, storage, catalog, notifier)
-    finalizer.prepare()
     return Services(
         settings=settings,
         index=index,

@@ -68,6 +68,7 @@ def create_app(services: Services) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Background work: index rebuild, idle-session finalization and webhook delivery.
+        services.finalizer.prepare()  # the server's own scratch space; CLI commands leave it alone
         if services.index.is_empty():
             services.rebuild.running = True  # gate requests from the first one on
         tasks = [
