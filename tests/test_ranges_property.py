@@ -24,7 +24,7 @@ from lite.ranges import (
 )
 
 MAX_SIZE = 10_000
-SETTINGS = settings(max_examples=400, deadline=None)
+SETTINGS = settings(max_examples=300, deadline=None)
 
 # re.ASCII matters: with Unicode case folding "byte\u017f" would match (?i:bytes).
 SINGLE_RANGE = re.compile(
@@ -67,11 +67,9 @@ empty_elements = st.lists(st.tuples(ows, st.just(",")), max_size=2).map(
 )
 unit = st.sampled_from(["bytes", "BYTES", "Bytes", "bYtEs"])
 # Positions cluster around the ends of typical files, plus numbers at the 20-digit limit.
-position = st.one_of(st.integers(0, 20), st.integers(0, MAX_SIZE + 10), st.integers(0, 10**20 - 1))
-numbers = st.one_of(
-    st.builds("{}{}".format, st.text(alphabet="0", max_size=2), position),
-    st.text(alphabet=string.digits, min_size=19, max_size=22),
-)
+position = st.one_of(st.integers(0, 20), st.integers(0, MAX_SIZE + 10))
+decimal = st.builds("{}{}".format, st.text(alphabet="0", max_size=2), position)
+numbers = st.one_of(decimal, decimal, st.text(alphabet=string.digits, min_size=19, max_size=22))
 
 
 @st.composite
