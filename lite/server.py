@@ -6,15 +6,18 @@ import asyncio
 import copy
 import logging
 import re
+import signal
 import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lite.config import ConfigError, load_settings
 from lite.services import build_services
 from lite.web import create_app
 
+MAX_REQUEST_HEAD = 64 * 1024
 TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s]*")
 
 
@@ -35,12 +38,64 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+# Libraries that log secrets or private data at DEBUG: botocore logs request signatures (a presigned
+# URL's among them), headers and bodies; httpx logs request URLs (a webhook URL may hold a secret).
+# LOG_LEVEL=debug is for Lite's own loggers; these stay at the level given here at most.
+QUIET_LIBRARIES = {
+    "botocore": logging.INFO,
+    "boto3": logging.INFO,
+    "s3transfer": logging.INFO,
+    "urllib3": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+}
+
+
+def quiet_libraries() -> None:
+    for name, most in QUIET_LIBRARIES.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(most, logger.getEffectiveLevel()))
+
+
+class HeadLimitedHttpTools(HttpToolsProtocol):
+    """httptools (several times faster than h11) with a bound on a request's head: by itself it
+    buffers a header of any size (a 50 MB header was read whole, CPU-bound). Past MAX_REQUEST_HEAD
+    bytes before the headers end, the request is answered 400 and the connection closed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_REQUEST_HEAD:
+                self.send_400_response("Request line and headers are too large.")
+                return
+        super().data_received(data)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
 def main() -> None:
     try:
         settings = load_settings()
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        quiet_libraries()
         services = asyncio.run(build_services(settings))
     except ConfigError as exc:
         print(f"lite: configuration error: {exc}", file=sys.stderr)
@@ -52,6 +107,11 @@ def main() -> None:
         settings.storage_backend,
         settings.data_dir,
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
+    # was there before; without this one the process would die of that signal (exit -15, or 143 in
+    # a container) instead of exiting 0 after a clean shutdown.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         create_app(services),
         host=settings.host,
@@ -60,5 +120,6 @@ def main() -> None:
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         proxy_headers=False,
         server_header=False,
+        http=HeadLimitedHttpTools,
         log_config=log_config(),
     )

@@ -28,7 +28,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        env = {**os.environ, **self.env, "HOST": "127.0.0.1", "PORT": str(self.port), "LOG_LEVEL": "info"}
+        env = {"LOG_LEVEL": "info", **os.environ, **self.env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
