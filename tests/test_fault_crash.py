@@ -234,8 +234,9 @@ def crash_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         def inventory() -> Inventory:
             return bucket_objects(s3, bucket)
 
-    server = ServerProcess(env, tmp_path / "server.log").start()
+    server = ServerProcess(env, tmp_path / "server.log")
     try:
+        server.start()
         with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}) as admin:
             _, key = new_user_key(admin)
         load = Load(server.url, key)

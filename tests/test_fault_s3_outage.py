@@ -14,6 +14,7 @@ Two kinds of outage, against a moto S3 server of the test's own on a fixed port:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -84,30 +85,33 @@ class Store:
 def store(tmp_path: Path) -> Iterator[Store]:
     moto = MotoProcess(free_port(), journal=tmp_path / "moto-journal.log").start()
     gate = Gate(free_port(), moto.port).open()
-    env = backend_env("minio", tmp_path, f"http://127.0.0.1:{gate.port}")
-    server = start_server(load_settings(env))
-    admin = httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}, timeout=60)
-    _, key = new_user_key(admin)
-    api = httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60)
-    store = Store(moto, gate, server, api, admin, env["MINIO_BUCKET"], Path(env["DATA_DIR"]))
-    store.kept_data = random_wav(300_000)
-    kept = _upload(api, store.kept_data, "kept")
-    assert kept.status_code == 201, kept.text
-    store.kept = kept.json()
-    try:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(moto.kill)
+        cleanup.callback(gate.close)
+        env = backend_env("minio", tmp_path, f"http://127.0.0.1:{gate.port}")
+        server = start_server(load_settings(env))
+        cleanup.callback(server.stop)
+        admin = cleanup.enter_context(
+            httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}, timeout=60)
+        )
+        _, key = new_user_key(admin)
+        api = cleanup.enter_context(httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60))
+        store = Store(moto, gate, server, api, admin, env["MINIO_BUCKET"], Path(env["DATA_DIR"]))
+        store.kept_data = random_wav(300_000)
+        kept = _upload(api, store.kept_data, "kept")
+        assert kept.status_code == 201, kept.text
+        store.kept = kept.json()
+        cleanup.callback(_bring_back, store)  # runs first: a test that failed mid-outage ends it
         yield store
-    finally:
-        if moto.proc is not None and moto.proc.poll() is None:
-            moto.resume()
-        else:
-            moto.start()
-        if gate.listener is None:
-            gate.open()
-        api.close()
-        admin.close()
-        server.stop()
-        gate.close()
-        moto.kill()
+
+
+def _bring_back(store: Store) -> None:
+    if store.moto.proc is not None and store.moto.proc.poll() is None:
+        store.moto.resume()
+    else:
+        store.moto.start()
+    if store.gate.listener is None:
+        store.gate.open()
 
 
 def _upload(api: httpx.Client, data: bytes, uid: str) -> httpx.Response:

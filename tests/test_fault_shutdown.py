@@ -37,10 +37,11 @@ def proc(
         "LOCAL_STORAGE_FSYNC": "true",
         "SHUTDOWN_TIMEOUT_SECONDS": str(SHUTDOWN_TIMEOUT),
     }
-    server = ServerProcess(env, tmp_path / "server.log").start()
-    with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}) as admin:
-        _, key = new_user_key(admin)
+    server = ServerProcess(env, tmp_path / "server.log")
     try:
+        server.start()
+        with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}) as admin:
+            _, key = new_user_key(admin)
         yield server, key, env
     finally:
         server.stop()

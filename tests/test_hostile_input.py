@@ -100,8 +100,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         "RECORDING_CHUNK_MAX_BYTES": str(CHUNK_LIMIT),
         "MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
     }
-    server = ServerProcess(env, root / "server.log").start()
+    server = ServerProcess(env, root / "server.log")
     try:
+        server.start()
         with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}) as admin:
             users = dict(new_user_key(admin) for _ in range(2))
         keys = list(users.values())

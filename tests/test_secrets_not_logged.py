@@ -135,8 +135,9 @@ def test_the_server_process_logs_no_secret_at_debug(
     found = Secrets()
     env = _env(backend_name, tmp_path, moto, webhook, found)
     log = tmp_path / "server.log"
-    server = ServerProcess(env, log).start()
+    server = ServerProcess(env, log)
     try:
+        server.start()
         _workload(server.url, env["ADMIN_API_TOKEN"], found)
     finally:
         server.stop()
@@ -150,8 +151,9 @@ def test_a_generated_admin_token_is_never_logged(tmp_path: Path, webhook: str) -
     env = _env("local", tmp_path, None, webhook, found)
     del env["ADMIN_API_TOKEN"]
     log = tmp_path / "server.log"
-    server = ServerProcess(env, log).start()
+    server = ServerProcess(env, log)
     try:
+        server.start()
         token_file = Path(env["DATA_DIR"]) / "admin-token"
         assert wait_until(token_file.exists, timeout=5)
         admin_token = token_file.read_text().strip()
