@@ -19,6 +19,9 @@ MEDIA_HEADERS = {
 }
 
 
+SMALL_BODY = 1024 * 1024  # read at once and sent as one body, without a streaming response
+
+
 @dataclass(frozen=True)
 class MediaSource:
     size: int
@@ -27,6 +30,7 @@ class MediaSource:
     content_type: str
     filename: str
     open: Callable[[int, int], Awaitable[AsyncIterator[bytes]]]  # (start, length) -> bytes
+    read: Callable[[int, int], Awaitable[bytes]] | None = None  # (start, length) -> all of them at once
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: AsyncIterator[bytes] | None = None
+    content: bytes | None = None  # a small body, read whole
     detail: str | None = None  # for error statuses: the JSON detail
 
 
@@ -80,4 +85,6 @@ async def serve(source: MediaSource, request_headers: Mapping[str, str], head_on
     headers["Content-Length"] = str(length)
     if head_only:
         return Reply(status, headers)
+    if source.read is not None and length <= SMALL_BODY:
+        return Reply(status, headers, content=await source.read(start, length))
     return Reply(status, headers, body=await source.open(start, length))

@@ -59,30 +59,46 @@ def quiet_libraries() -> None:
 
 class HeadLimitedHttpTools(HttpToolsProtocol):
     """httptools (several times faster than h11) with a bound on a request's head: by itself it
-    buffers a header of any size (a 50 MB header was read whole, CPU-bound). Past MAX_REQUEST_HEAD
-    bytes before the headers end, the request is answered 400 and the connection closed."""
+    buffers a header of any size (a 50 MB header was read whole, CPU-bound). A head larger than
+    MAX_REQUEST_HEAD is answered 400 and the connection closed.
+
+    Bytes are counted only while the head is incomplete and after the parser has seen them: one read
+    can hold a small head and a large body (a bot's chunk, a pipelined request), which is fine."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_head = True
-        self._head_bytes = 0
+        self._received = 0  # bytes received while the head was incomplete: bounds buffering
+        self._head_size = 0  # the head's own size as parsed: the exact limit, like h11's
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
-        self._head_bytes = 0
+    def on_url(self, url: bytes) -> None:
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self._head_size > MAX_REQUEST_HEAD:
+            raise ValueError("request head too large")  # httptools turns this into a 400 answer
         self._in_head = False
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_head, self._received, self._head_size = True, 0, 0
+
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_REQUEST_HEAD:
-                self.send_400_response("Request line and headers are too large.")
-                return
+        if not self._in_head:
+            super().data_received(data)
+            return
+        if self._received > MAX_REQUEST_HEAD:
+            return  # answered 400, closing
+        self._received += len(data)
         super().data_received(data)
+        if self._in_head and self._received > MAX_REQUEST_HEAD and not self.transport.is_closing():
+            self.send_400_response("Request line and headers are too large.")
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

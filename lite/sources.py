@@ -28,7 +28,11 @@ def master_source(storage: Storage, media_row: Row, filename: str) -> MediaSourc
     async def open_range(start: int, length: int) -> AsyncIterator[bytes]:
         return await storage.open_read(media_row["storage_key"], start, length)
 
+    async def read_range(start: int, length: int) -> bytes:
+        return await storage.read_range(media_row["storage_key"], start, length)
+
     return MediaSource(
+        read=read_range,
         size=int(media_row["file_size_bytes"]),
         etag=f'"{sha[:32]}"' if sha else None,
         last_modified=http_date(media_row["updated_at"]),

@@ -450,3 +450,20 @@ def test_huge_request_heads_are_refused_with_4xx(target: Target, head: str) -> N
             while chunk := sock.recv(65536):
                 answer += chunk
     assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+
+
+def test_a_request_whose_head_and_large_body_arrive_in_one_write_is_served(target: Target) -> None:
+    # The head limit counts only the head: a bot's 160 KB chunk sent in one write is not "a huge head".
+    body = _form({"session_uid": "one-write", "format": "wav"}, random_wav(200_000), "a.wav")
+    key = target.users[next(iter(target.users))]
+    head = (
+        f"POST /recordings HTTP/1.1\r\nHost: x\r\nX-API-Key: {key}\r\nConnection: close\r\n"
+        f"Content-Type: {FORM['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    assert len(body) > 128 * 1024
+    with socket.create_connection(("127.0.0.1", target.server.port), timeout=30) as sock:
+        sock.sendall(head + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]

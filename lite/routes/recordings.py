@@ -91,6 +91,8 @@ class RecordingsController(Controller):
     ) -> Response[Any]:
         source = await services(state).recordings.media_source(user_id, recording_id, media_id)
         reply = await playback.serve(source, request.headers, head_only=request.method == "HEAD")
+        if reply.content is not None:
+            return Response(reply.content, status_code=reply.status, headers=reply.headers)
         if reply.body is not None:
             return Stream(reply.body, status_code=reply.status, headers=reply.headers)
         content = {"detail": reply.detail} if reply.detail and request.method != "HEAD" else b""

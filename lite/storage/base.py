@@ -64,6 +64,11 @@ class Storage(ABC):
     async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         """Open `length` bytes from `start` (None: to the end). Raises NotFound on open."""
 
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        """`length` bytes from `start` at once (small ranges); backends may do it in one call."""
+        parts = [block async for block in await self.open_read(key, start, length)]
+        return b"".join(parts)
+
     @abstractmethod
     async def read_bytes(self, key: str) -> bytes:
         """A whole small object (manifests, chunk headers)."""

@@ -22,7 +22,7 @@ from lite.errors import NotFound, StorageFull, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
 
 log = logging.getLogger("lite.storage.local")
-READ_BLOCK = 1024 * 1024
+READ_BLOCK = 4 * 1024 * 1024
 WRITE_BLOCK = 1024 * 1024
 TEMP_MARK = ".part-"
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -125,6 +125,16 @@ class LocalStorage(Storage):
                 yield block
         finally:
             f.close()
+
+    def _pread(self, key: str, start: int, length: int) -> bytes:
+        f = self._open(key)
+        try:
+            return os.pread(f.fileno(), length, start)
+        finally:
+            f.close()
+
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        return await to_thread.run_sync(self._pread, key, start, length)
 
     async def read_bytes(self, key: str) -> bytes:
         def read() -> bytes:

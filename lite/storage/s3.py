@@ -25,7 +25,7 @@ from lite.errors import NotFound, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
-READ_BLOCK = 1024 * 1024
+READ_BLOCK = 4 * 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 3.0
