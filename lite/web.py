@@ -14,10 +14,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from lite.errors import LiteError, StorageUnavailable
+from lite.reconcile import Reconciler
 from lite.routes.admin import AdminController
 from lite.routes.bot import upload_chunk
 from lite.routes.health import healthz, readyz
 from lite.routes.player import player_router
+from lite.routes.raw_fast import WithFastRaw
 from lite.routes.recordings import RecordingsController
 from lite.services import Services
 
@@ -41,15 +43,16 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
     return Response({"detail": "internal server error"}, status_code=500)
 
 
-async def _rebuild_then_finalize(services: Services) -> None:
-    """Refill an empty index from storage (retrying while storage is down), then finalize idle bots."""
+async def _rebuild_then_finalize(services: Services, reconciler: Reconciler) -> None:
+    """Refill an empty index from storage (retrying while storage is down), then finalize idle bots
+    and reconcile storage with the complete index (what requests killed mid-way left)."""
     while True:
         try:
             await services.rebuild_if_empty()
             break
         except LiteError:
             await asyncio.sleep(5)
-    await services.finalizer.run()
+    await asyncio.gather(services.finalizer.run(), reconciler.run())
 
 
 UNGATED = ("/healthz", "/readyz", "/docs", "/static")
@@ -64,15 +67,18 @@ def _wait_for_rebuild(services: Services) -> Callable[[Request], Awaitable[None]
     return gate
 
 
-def create_app(services: Services) -> Litestar:
+def create_app(services: Services) -> WithFastRaw:
+    """The ASGI application: Litestar, behind the fast path of the media bytes route."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # Background work: index rebuild, idle-session finalization and webhook delivery.
+        # Background work: index rebuild, idle-session finalization, reconciliation, webhook delivery.
         services.finalizer.prepare()  # the server's own scratch space; CLI commands leave it alone
         if services.index.is_empty():
             services.rebuild.running = True  # gate requests from the first one on
+        reconciler = Reconciler(services)  # notes the start time before any request can write
         tasks = [
-            asyncio.create_task(_rebuild_then_finalize(services)),
+            asyncio.create_task(_rebuild_then_finalize(services, reconciler)),
             asyncio.create_task(services.notifier.run()),
         ]
         try:
@@ -97,7 +103,7 @@ def create_app(services: Services) -> Litestar:
             }
         ),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[healthz, readyz, AdminController, RecordingsController, upload_chunk, player_router],
         state=State({"services": services}),
         lifespan=[lifespan],
@@ -107,3 +113,4 @@ def create_app(services: Services) -> Litestar:
         request_max_body_size=DEFAULT_MAX_BODY,
         logging_config=None,
     )
+    return WithFastRaw(app, services)

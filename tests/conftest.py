@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -118,6 +119,11 @@ class LiveServer:
     settings: Settings
     thread: threading.Thread
     server: uvicorn.Server
+
+    @property
+    def routes(self) -> list[Any]:
+        """The routes of the Litestar app (behind the /raw fast path)."""
+        return list(self.server.config.app.inner.routes)
 
     def stop(self) -> None:
         self.server.should_exit = True

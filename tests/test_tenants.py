@@ -90,9 +90,8 @@ def tenants(server: LiveServer, admin: httpx.Client) -> Iterator[tuple[Tenant, T
 
 def _routes(server: LiveServer) -> list[tuple[str, str, set[str]]]:
     """(method, path template, parameter names) for every route of the running app."""
-    app = server.server.config.app
     found = []
-    for route in app.routes:
+    for route in server.routes:
         params = set(getattr(route, "path_parameters", {}) or {})
         unknown = params - OWNED - set(PUBLIC)
         assert not unknown, f"{route.path}: add {unknown} to the tenant matrix (OWNED or PUBLIC)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -17,16 +19,26 @@ def services(state: State) -> Services:
     return state.services  # type: ignore[no-any-return]
 
 
-def api_key(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
+def api_key(headers: Mapping[str, str]) -> str | None:
+    key = headers.get("x-api-key")
     if key:
         return key
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def current_user(request: Request, state: State) -> int:
-    return await services(state).auth.user_for_key(api_key(request))
+    return await services(state).auth.user_for_key(api_key(request.headers))
+
+
+async def reader_of(
+    svc: Services, headers: Mapping[str, str], token: str | None, recording_id: int, media_id: int
+) -> int:
+    """The user reading /raw: by API key when one is sent, else by a signed playback token (?token=),
+    which is what <audio>/<video> elements use since they cannot send headers."""
+    if token and not api_key(headers):
+        return await svc.tokens.user_for(token, recording_id, media_id)
+    return await svc.auth.user_for_key(api_key(headers))
 
 
 async def media_reader(
@@ -36,11 +48,7 @@ async def media_reader(
     media_id: int = Id,
     token: FromQuery[str | None] = None,
 ) -> int:
-    """The user reading /raw: by API key when one is sent, else by a signed playback token (?token=),
-    which is what <audio>/<video> elements use since they cannot send headers."""
-    if token and not api_key(request):
-        return await services(state).tokens.user_for(token, recording_id, media_id)
-    return await current_user(request, state)
+    return await reader_of(services(state), request.headers, token, recording_id, media_id)
 
 
 async def playback_token(
@@ -52,5 +60,5 @@ async def playback_token(
 ) -> str:
     """A fresh playback token for the media file in the path, bound to the API key of this request
     (`user_id` came from that key, so the key is there)."""
-    key = api_key(request) or ""
+    key = api_key(request.headers) or ""
     return await services(state).tokens.issue_for_key(key, user_id, recording_id, media_id)
