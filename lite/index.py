@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListQuery:
+    """One page of a user's recordings, newest first: built once by the route from the query string
+    and handed through the service to the index, so the filters are spelled out in one place."""
+
+    limit: int
+    offset: int = 0
+    status: str | None = None
+    session_uid: str | None = None
+    meeting_id: str | None = None
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -181,27 +195,29 @@ class Index:
             (media_id, recording_id, user_id),
         )
 
-    def list_recordings(
-        self,
-        user_id: int,
-        limit: int,
-        offset: int,
-        status: str | None = None,
-        session_uid: str | None = None,
-        meeting_id: str | None = None,
-    ) -> tuple[list[Row], int]:
+    def list_recordings(self, user_id: int, limit: int, offset: int = 0) -> tuple[list[Row], int]:
+        """A page of all the user's recordings, unfiltered: a shorthand for tools and tests."""
+        return self.recordings_page(user_id, ListQuery(limit=limit, offset=offset))
+
+    def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Row], int]:
+        """The page's rows and how many recordings match in all."""
         where, params = ["user_id = ?"], [user_id]
-        for column, value in (("status", status), ("session_uid", session_uid), ("meeting_id", meeting_id)):
+        filters = (
+            ("status", query.status),
+            ("session_uid", query.session_uid),
+            ("meeting_id", query.meeting_id),
+        )
+        for column, value in filters:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
         clause = " AND ".join(where)
         rows = self._all(
             f"SELECT * FROM recordings WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+            (*params, query.limit, query.offset),
         )
-        if session_uid is None and meeting_id is None:
-            total = self._count(user_id, status)
+        if query.session_uid is None and query.meeting_id is None:
+            total = self._count(user_id, query.status)
         else:  # these filters select a handful of rows through their own index
             total = int(
                 self.db.execute(f"SELECT COUNT(*) FROM recordings WHERE {clause}", params).fetchone()[0]

@@ -21,7 +21,7 @@ from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, NotFound, TooLarge
 from lite.ids import new_id
-from lite.index import Index, Row
+from lite.index import Index, ListQuery, Row
 from lite.keys import check_session_uid, media_key, media_name
 from lite.multipart import FilePart
 from lite.playback import MediaSource
@@ -257,28 +257,20 @@ class Recordings:
         }
         return recording, media_row
 
-    async def list(
-        self,
-        user_id: int,
-        limit: int,
-        offset: int,
-        status: str | None = None,
-        session_uid: str | None = None,
-        meeting_id: str | None = None,
-    ) -> dict[str, Any]:
-        if status is not None and status not in STATUSES:
+    async def list(self, user_id: int, query: ListQuery) -> dict[str, Any]:
+        if query.status is not None and query.status not in STATUSES:
             raise BadInput(f"status must be one of {', '.join(STATUSES)}")
         if self.shared:
             await self.catalog.sync_user(user_id)
-        rows, total = self.index.list_recordings(user_id, limit, offset, status, session_uid, meeting_id)
+        rows, total = self.index.recordings_page(user_id, query)
         by_recording: dict[int, list[Row]] = {row["id"]: [] for row in rows}
         for media_row in self.index.media_for(list(by_recording)):
             by_recording[media_row["recording_id"]].append(media_row)
         return {
             "recordings": [recording_out(row, by_recording[row["id"]]) for row in rows],
             "total": total,
-            "limit": limit,
-            "offset": offset,
+            "limit": query.limit,
+            "offset": query.offset,
         }
 
     async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Row:

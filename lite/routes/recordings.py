@@ -11,6 +11,7 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
 
 from lite import playback
+from lite.index import ListQuery
 from lite.multipart import iter_form
 from lite.routes.deps import current_user, media_reader, playback_token, services
 
@@ -46,7 +47,10 @@ class RecordingsController(Controller):
         session_uid: FromQuery[str | None] = None,
         meeting_id: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        return await services(state).recordings.list(user_id, limit, offset, status, session_uid, meeting_id)
+        query = ListQuery(
+            limit=limit, offset=offset, status=status, session_uid=session_uid, meeting_id=meeting_id
+        )
+        return await services(state).recordings.list(user_id, query)
 
     @get("/{recording_id:int}", summary="One recording with its media files")
     async def get_recording(
