@@ -1,0 +1,32 @@
+"""The duration a media container states, read with PyAV from its headers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+
+
+def probe_duration(path: Path | BinaryIO) -> float | None:
+    """The duration in seconds that the container states, or None if unknown or unreadable.
+
+    Accepts a path or a readable stream (a stream need not seek: only the headers are read)."""
+    try:
+        source = str(path) if isinstance(path, Path) else path
+        with av.open(source, metadata_errors="ignore") as container:
+            if container.duration is not None and container.duration >= 0:
+                seconds = container.duration / av.time_base
+            else:
+                durations = [
+                    float(s.duration * s.time_base)
+                    for s in container.streams
+                    if s.duration is not None and s.time_base is not None and s.duration >= 0
+                ]
+                if not durations:
+                    return None
+                seconds = max(durations)
+    except Exception:  # garbage, a missing file, an unknown format: the duration is unknown
+        return None
+    return seconds if math.isfinite(seconds) else None
