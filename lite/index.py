@@ -195,10 +195,6 @@ class Index:
             (media_id, recording_id, user_id),
         )
 
-    def list_recordings(self, user_id: int, limit: int, offset: int = 0) -> tuple[list[Row], int]:
-        """A page of all the user's recordings, unfiltered: a shorthand for tools and tests."""
-        return self.recordings_page(user_id, ListQuery(limit=limit, offset=offset))
-
     def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Row], int]:
         """The page's rows and how many recordings match in all."""
         where, params = ["user_id = ?"], [user_id]

@@ -80,11 +80,6 @@ def test_every_filter_combination_matches_a_plain_filter(
         assert ids(index.recordings_page(user_id, query)) == expected(index, user_id, query)
 
 
-def test_the_unfiltered_shorthand_is_the_same_page(index: Index) -> None:
-    assert index.list_recordings(2, 3, 4) == index.recordings_page(2, ListQuery(limit=3, offset=4))
-    assert index.list_recordings(2, 3) == index.recordings_page(2, ListQuery(limit=3))
-
-
 @pytest.mark.parametrize("backend", ["local"])  # the check comes before any storage is touched
 def test_an_unknown_status_is_refused_with_422(api: httpx.Client) -> None:
     answer = api.get("/recordings", params={"status": "deleted"})
