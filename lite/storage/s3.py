@@ -23,6 +23,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from lite.config import S3Settings
 from lite.errors import NotFound, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
+from lite.storage.readahead import read_ahead
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
 READ_BLOCK = 4 * 1024 * 1024
@@ -179,20 +180,14 @@ class S3Storage(Storage):
         if length == 0:
             return _empty()
         body = await self._call(self._get, key=key, start=start, length=length)
-        return self._iter(body)
 
-    async def _iter(self, body: Any) -> AsyncIterator[bytes]:
-        try:
-            while True:
-                try:
-                    block = await to_thread.run_sync(body.read, READ_BLOCK)
-                except (BotoCoreError, OSError) as exc:
-                    raise StorageUnavailable("object storage stopped sending the file") from exc
-                if not block:
-                    break
-                yield block
-        finally:
-            body.close()
+        def read() -> bytes:
+            try:
+                return body.read(READ_BLOCK)  # type: ignore[no-any-return]
+            except (BotoCoreError, OSError) as exc:
+                raise StorageUnavailable("object storage stopped sending the file") from exc
+
+        return read_ahead(read, body.close)
 
     async def read_bytes(self, key: str) -> bytes:
         body = await self._call(self._get, key=key, start=0, length=None)
