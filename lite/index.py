@@ -208,17 +208,22 @@ class Index:
                 where.append(f"{column} = ?")
                 params.append(value)
         clause = " AND ".join(where)
-        rows = self._all(
-            f"SELECT * FROM recordings WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (*params, query.limit, query.offset),
-        )
         if query.session_uid is None and query.meeting_id is None:
             total = self._count(user_id, query.status)
         else:  # these filters select a handful of rows through their own index
             total = int(
                 self.db.execute(f"SELECT COUNT(*) FROM recordings WHERE {clause}", params).fetchone()[0]
             )
-        return rows, total
+        order, offset, limit = "DESC", query.offset, query.limit
+        if total // 2 < offset < total:
+            # OFFSET walks every row it skips: a page in the older half is found from the oldest end.
+            order, offset, limit = "ASC", max(0, total - offset - limit), min(limit, total - offset)
+        rows = self._all(
+            f"SELECT * FROM recordings WHERE {clause} "
+            f"ORDER BY created_at {order}, id {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return (rows if order == "DESC" else rows[::-1]), total
 
     def _count(self, user_id: int, status: str | None) -> int:
         if status is None:

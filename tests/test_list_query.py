@@ -64,7 +64,8 @@ def ids(page: tuple[list[Row], int]) -> tuple[list[int], int]:
     ("status", "session_uid", "meeting_id"),
     list(itertools.product([None, *STATUSES], [None, "s1", "nope"], [None, "m2"])),
 )
-@pytest.mark.parametrize(("limit", "offset"), [(200, 0), (2, 1), (5, 50)])
+# 12 rows per user: pages in the newer half, the older half (read from the oldest end), past the end
+@pytest.mark.parametrize(("limit", "offset"), [(200, 0), (2, 1), (5, 5), (5, 7), (4, 8), (3, 11), (5, 50)])
 def test_every_filter_combination_matches_a_plain_filter(
     index: Index,
     status: str | None,
