@@ -51,6 +51,11 @@ def _blocks_of(f: BinaryIO, length: int | None) -> Callable[[], bytes]:
     return read
 
 
+def _create(tmp: Path) -> BinaryIO:
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    return open(tmp, "wb")
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -78,11 +83,7 @@ class LocalStorage(Storage):
     async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
         path = self._path(key)
         tmp = path.with_name(f".{path.name}{self.temp_mark}{secrets.token_hex(6)}")
-        try:
-            await to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-            f = await to_thread.run_sync(open, tmp, "wb")
-        except OSError as exc:
-            raise _storage_error(exc) from exc
+        f: BinaryIO | None = None
         try:
             pending: list[bytes] = []
             pending_size = 0
@@ -90,22 +91,30 @@ class LocalStorage(Storage):
                 pending.append(chunk)
                 pending_size += len(chunk)
                 if pending_size >= WRITE_BLOCK:
+                    if f is None:
+                        f = await to_thread.run_sync(_create, tmp)
                     await to_thread.run_sync(f.write, b"".join(pending))
                     pending, pending_size = [], 0
+            # Objects smaller than a block (bot chunks, manifests) take one worker-thread hop in all.
             await to_thread.run_sync(self._finish, f, b"".join(pending), tmp, path)
         except BaseException as exc:
-            f.close()
+            if f is not None:
+                f.close()
             tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
                 raise _storage_error(exc) from exc
             raise
 
-    def _finish(self, f: BinaryIO, tail: bytes, tmp: Path, path: Path) -> None:
-        f.write(tail)
-        f.flush()
-        if self.fsync:
-            os.fsync(f.fileno())
-        f.close()
+    def _finish(self, f: BinaryIO | None, tail: bytes, tmp: Path, path: Path) -> None:
+        if f is None:
+            f = _create(tmp)
+        try:
+            f.write(tail)
+            f.flush()
+            if self.fsync:
+                os.fsync(f.fileno())
+        finally:
+            f.close()
         os.replace(tmp, path)
         if self.fsync:
             _fsync_dir(path.parent)
