@@ -15,6 +15,9 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 RANGE_LUA = BENCH_DIR / "range.lua"
 MiB = 1024 * 1024
+# curl's -w formats for a Transfer: bytes, seconds, HTTP status
+DOWNLOAD_STATS = "%{size_download} %{time_total} %{http_code}"
+UPLOAD_STATS = "%{size_upload} %{time_total} %{http_code}"
 
 
 @dataclass
@@ -35,91 +38,51 @@ def _header_args(headers: dict[str, str] | None) -> list[str]:
     return args
 
 
+def _curl(args: list[str], timeout: float) -> list[str]:
+    """curl with the body thrown away; the fields its `-w` format printed."""
+    out = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", *args], capture_output=True, text=True, timeout=timeout, check=True
+    )
+    return out.stdout.split()
+
+
+def _transfer(fields: list[str]) -> Transfer:
+    size, seconds, status = fields
+    return Transfer(int(size), float(seconds), int(status))
+
+
 def curl_download(url: str, headers: dict[str, str] | None = None, timeout: float = 300) -> Transfer:
     """Fetch `url` to /dev/null; curl reports size and time itself (no process start-up counted)."""
-    out = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{size_download} %{time_total} %{http_code}",
-            *_header_args(headers),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    size, seconds, status = out.stdout.split()
-    return Transfer(int(size), float(seconds), int(status))
+    return _transfer(_curl(["-w", DOWNLOAD_STATS, *_header_args(headers), url], timeout))
 
 
 def curl_upload_form(
     url: str, path: Path, fields: dict[str, str], headers: dict[str, str], timeout: float = 600
 ) -> tuple[Transfer, Any]:
     """POST a multipart form (fields first, then the file), streamed from disk by curl."""
-    args = ["curl", "-sS", "-o", "-", "-w", "\n%{size_upload} %{time_total} %{http_code}"]
+    args = ["curl", "-sS", "-o", "-", "-w", "\n" + UPLOAD_STATS]
     for name, value in fields.items():
         args += ["-F", f"{name}={value}"]
     args += ["-F", f"file=@{path}", *_header_args(headers), url]
     out = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=True)
     body, _, stats = out.stdout.rpartition("\n")
-    size, seconds, status = stats.split()
     try:
         answer: Any = json.loads(body)
     except ValueError:
         answer = body
-    return Transfer(int(size), float(seconds), int(status)), answer
+    return _transfer(stats.split()), answer
 
 
 def curl_put(url: str, path: Path, timeout: float = 600) -> Transfer:
-    out = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-T",
-            str(path),
-            "-w",
-            "%{size_upload} %{time_total} %{http_code}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    size, seconds, status = out.stdout.split()
-    return Transfer(int(size), float(seconds), int(status))
+    return _transfer(_curl(["-T", str(path), "-w", UPLOAD_STATS, url], timeout))
 
 
 def ttfb_ms(url: str, first: int, last: int, headers: dict[str, str] | None, count: int) -> list[float]:
     """Time to first byte of `Range: bytes=first-last`, `count` times, each on a new connection."""
     results: list[float] = []
     for _ in range(count):
-        out = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "-o",
-                "/dev/null",
-                "-r",
-                f"{first}-{last}",
-                "-w",
-                "%{time_starttransfer} %{http_code}",
-                *_header_args(headers),
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        seconds, status = out.stdout.split()
+        stats = "%{time_starttransfer} %{http_code}"
+        seconds, status = _curl(["-r", f"{first}-{last}", "-w", stats, *_header_args(headers), url], 30)
         if status != "206":
             raise RuntimeError(f"Range request to {url} answered {status}")
         results.append(float(seconds) * 1000)

@@ -1,0 +1,74 @@
+"""Measurement 7: minio mode (STORAGE_BACKEND=minio against moto). Full downloads through /raw
+against boto3 reading the same object straight from moto and curl on the presigned URL, then
+random Ranges through /raw and straight to moto; and the upload into moto itself."""
+
+from __future__ import annotations
+
+import loads
+from context import BLOCK, RunContext
+from harness import http_json, log
+from loads import MiB, median
+from servers import Moto
+from testfiles import make_wav
+
+BUCKET = "bench-recordings"
+# moto (a Python mock of S3) answers a few Ranges a second under load: 8 connections, not 64.
+RANGE_CONNECTIONS = 8
+
+
+def run(ctx: RunContext) -> None:
+    plan = ctx.plan
+    size = plan.minio_file_bytes
+    moto = Moto(ctx.tmp / "moto.log").start()
+    server = ctx.lite(
+        "minio",
+        {
+            "STORAGE_BACKEND": "minio",
+            "MINIO_ENDPOINT": f"127.0.0.1:{moto.port}",
+            "MINIO_ACCESS_KEY": "testing",
+            "MINIO_SECRET_KEY": "testing",
+            "MINIO_BUCKET": BUCKET,
+        },
+    ).start()
+    user_id, key = server.new_user_key("minio@bench.example")
+    auth = {"X-API-Key": key}
+    path = make_wav(ctx.tmp / "bench-minio.wav", size)
+    log(f"7. minio mode: uploading {size // MiB} MiB through POST /recordings to moto")
+    up, answer = server.upload(key, path, "bench-minio")
+    rid, mid = answer["id"], answer["media_files"][0]["id"]
+    object_key = f"recordings/{user_id}/{rid}/bench-minio.wav"
+    raw_path = f"/recordings/{rid}/media/{mid}/raw"
+    status, download = http_json("GET", f"{server.url}/recordings/{rid}/media/{mid}/download", auth)
+    if status != 200:
+        raise RuntimeError(f"download answered {status}: {download}")
+    presigned: str = download["url"]
+    presigned_path = presigned.removeprefix(moto.url)
+
+    raw_runs, boto_runs, presigned_runs = [], [], []
+    with ctx.profiled("minio-download", server.pid):
+        for _ in range(plan.downloads):
+            t = loads.curl_download(f"{server.url}{raw_path}", auth)
+            if t.bytes != size:
+                raise RuntimeError(f"/raw returned {t.bytes} of {size} bytes (HTTP {t.status})")
+            raw_runs.append(t.mib_s)
+            boto_runs.append(loads.boto3_download(moto.url, BUCKET, object_key).mib_s)
+            presigned_runs.append(loads.curl_download(presigned).mib_s)
+    seconds = plan.minio_range_seconds
+    header = ("X-API-Key", key)
+    raw_range = loads.wrk(server.url, raw_path, size, BLOCK, RANGE_CONNECTIONS, seconds, header=header)
+    direct_range = loads.wrk(moto.url, presigned_path, size, BLOCK, RANGE_CONNECTIONS, seconds)
+    server.stop()
+    moto.stop()
+    path.unlink(missing_ok=True)
+    ctx.results["minio"] = {
+        "bytes": size,
+        "upload_mib_s": up.mib_s,
+        "raw_runs": raw_runs,
+        "boto3_runs": boto_runs,
+        "presigned_curl_runs": presigned_runs,
+        "raw": median(raw_runs),
+        "boto3": median(boto_runs),
+        "presigned_curl": median(presigned_runs),
+        "range_raw": raw_range.as_dict(),
+        "range_direct": direct_range.as_dict(),
+    }
