@@ -45,6 +45,8 @@ class Settings:
     max_upload_bytes: int = 4 * GiB
     chunk_max_bytes: int = 32 * MiB
     idle_finalize_seconds: float = 300.0
+    # minio/s3: unaccounted objects younger than this may be writes in flight on another replica
+    reconcile_grace_seconds: float = 3600.0
     playback_signing_key: str | None = None
     playback_token_seconds: int = 6 * 3600
     presign_seconds: int = 3600
@@ -154,6 +156,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 4 * GiB, minimum=1),
         chunk_max_bytes=_int(env, "RECORDING_CHUNK_MAX_BYTES", 32 * MiB, minimum=1),
         idle_finalize_seconds=float(_int(env, "RECORDING_IDLE_FINALIZE_SECONDS", 300, minimum=1)),
+        reconcile_grace_seconds=float(_int(env, "RECONCILE_GRACE_SECONDS", 3600, minimum=0)),
         playback_signing_key=_str(env, "PLAYBACK_SIGNING_KEY"),
         playback_token_seconds=_int(env, "PLAYBACK_TOKEN_SECONDS", 6 * 3600, minimum=10),
         presign_seconds=_int(env, "PRESIGNED_URL_SECONDS", 3600, minimum=10),

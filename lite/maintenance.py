@@ -28,17 +28,17 @@ def verify_arguments(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--grace",
         type=float,
-        default=3600.0,
         metavar="SECONDS",
         help="unaccounted objects younger than this may be writes in flight: listed, never deleted"
-        " (default 3600)",
+        " (default RECONCILE_GRACE_SECONDS, the server's own, 3600 unless set)",
     )
     cmd.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 async def verify_command(services: Services, args: argparse.Namespace) -> int:
     """Exit 0 when clean (or everything found was repaired), 1 when problems are left."""
-    verifier = Verifier(services.storage, services.index, checksums=args.checksums, grace_seconds=args.grace)
+    grace = services.settings.reconcile_grace_seconds if args.grace is None else args.grace
+    verifier = Verifier(services.storage, services.index, checksums=args.checksums, grace_seconds=grace)
     report = await verifier.run(repair=args.repair)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.text())
     return 1 if report.unresolved else 0

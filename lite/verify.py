@@ -18,7 +18,8 @@ backup, and marking it failed would change what the API says about a file that c
 
 Writes in flight look like damage for a moment (media is stored before its manifest, the manifest
 before the index row), so orphans and unindexed manifests younger than the grace period are listed
-as "in flight" and left alone.
+as "in flight" and left alone, and each orphan is looked at again right before it is deleted. The
+server runs the same walk in the background after a start (lite.reconcile).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from lite.errors import NotFound
 from lite.index import Index, Row
 from lite.keys import recording_prefix
 from lite.storage import ObjectInfo, Storage
-from lite.walk import Bounded, Group, grouped, master_of_chunk, merge, sha256_of
+from lite.walk import RECORDING_PREFIX, Bounded, Group, grouped, master_of_chunk, merge, sha256_of
 
 HASH_JOBS = 8  # objects re-hashed at once: S3 reads are latency-bound, local ones disk-bound
 DAMAGE = ("missing", "size", "checksum", "unreadable")
@@ -274,8 +275,31 @@ class Verifier:
     # repairs
 
     async def _delete(self, key: str) -> bool:
+        if await self._named_since(key):
+            return False  # a write in flight after all: left alone, and still reported
         await self.storage.delete(key)
         return True
+
+    async def _named_since(self, key: str) -> bool:
+        """Whether an orphan was rewritten, or named by the index or a manifest, since it was listed:
+        the walk may have been long, and it read the listing and the index at different moments."""
+        try:
+            info = await self.storage.stat(key)
+        except NotFound:
+            return False
+        if self._young(info):
+            return True
+        match = RECORDING_PREFIX.match(key)
+        if match is None:
+            return False
+        user_id, recording_id = int(match[1]), int(match[2])
+        if _accounted(key, self.index.media_for([recording_id])):
+            return True
+        try:
+            _, media = parse_manifest(await self.storage.read_bytes(manifest_key(user_id, recording_id)))
+        except (NotFound, ValueError, KeyError, TypeError):  # no manifest, or one that names nothing
+            return False
+        return _accounted(key, media)
 
     async def _index(self, user_id: int, recording_id: int) -> bool:
         return await self.catalog.load_recording(user_id, recording_id) is not None
