@@ -172,9 +172,18 @@ class Index:
     def insert_recording(self, recording: Row, media: list[Row]) -> None:
         with self.db.conn:
             self.db.execute("BEGIN")
+            self._put_new(recording, media)
+
+    def _put_new(self, recording: Row | None, media: list[Row]) -> None:
+        """Insert rows just made. With shared storage their manifest, written just before, may have
+        been indexed already by a replica sync of another request: then these rows replace those.
+        Deleted explicitly (not INSERT OR REPLACE) so that the count triggers see the delete."""
+        if recording is not None:
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording["id"],))
             self.db["recordings"].insert(recording)
-            for item in media:
-                self.db["media_files"].insert(item)
+        for item in media:
+            self.db.execute("DELETE FROM media_files WHERE id = ?", (item["id"],))
+            self.db["media_files"].insert(item)
 
     def get_recording(self, user_id: int, recording_id: int) -> Row | None:
         return self._one("SELECT * FROM recordings WHERE id = ? AND user_id = ?", (recording_id, user_id))
@@ -269,10 +278,7 @@ class Index:
         media_id = chunk["media_id"]
         with self.db.conn:
             self.db.execute("BEGIN")
-            if recording is not None:
-                self.db["recordings"].insert(recording)
-            if media is not None:
-                self.db["media_files"].insert(media)
+            self._put_new(recording, [media] if media is not None else [])
             self.db["chunks"].upsert(chunk, pk=("media_id", "seq"))
             self.db.execute(
                 "UPDATE media_files SET updated_at = ?, file_size_bytes = "
