@@ -22,7 +22,9 @@ operator (`python -m lite verify`).
   before its manifest: only objects older than RECONCILE_GRACE_SECONDS are touched. One pass at
   start (what earlier crashes left), and one when the grace has passed since the start (what the
   process before this one left as it died).
-Verify looks at each orphan again right before deleting it.
+Verify looks at each orphan again right before deleting it. After a graceful shutdown (which ends
+or cancels, and so cleans up after, every request) the next start skips the passes: a walk costs
+time in proportion to the whole store, and only a kill or a crash leaves anything behind.
 """
 
 from __future__ import annotations
@@ -30,14 +32,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from lite.catalog import user_key
 from lite.errors import LiteError, NotFound
-from lite.storage import ObjectInfo, Storage
 from lite.verify import DAMAGE, Finding, Report, Verifier
 from lite.walk import RECORDING_PREFIX
 
@@ -48,7 +48,7 @@ log = logging.getLogger("lite.reconcile")
 MAX_DELETIONS = 1000  # a kill leaves an object or two per request in flight; far more is something else
 CLOCK_SLACK = timedelta(seconds=0.1)  # file times come from the kernel's coarse clock
 FIRST_RETRY, LAST_RETRY = 30.0, 600.0  # seconds before a failed pass is tried again, doubling
-PACE = 500  # listed objects between turns given to requests
+CLEAN_STOP = "clean-stop"  # in DATA_DIR: the previous process stopped cleanly, leaving nothing
 DONE = "reconciled storage with the index"  # starts the line logged after every pass
 
 
@@ -61,25 +61,6 @@ class Outcome:
     in_flight: int = 0
 
 
-class _Paced:
-    """The storage as the walk sees it: a local listing arrives all at once, and without a turn for
-    other tasks now and then the walk would hold the event loop, and so every request, to its end."""
-
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._storage, name)
-
-    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
-        listed = 0
-        async for info in self._storage.list(prefix):
-            yield info
-            listed += 1
-            if listed % PACE == 0:
-                await asyncio.sleep(0)
-
-
 class Reconciler:
     def __init__(self, services: Services, started: datetime | None = None) -> None:
         self.services = services
@@ -87,6 +68,16 @@ class Reconciler:
         self.started = started or datetime.now(UTC)
         self.shared = services.settings.storage_backend != "local"
         self.grace = timedelta(seconds=services.settings.reconcile_grace_seconds)
+        # A graceful shutdown ends or cancels (and so cleans up) every request first; only after a
+        # kill, a crash or a first start is there anything to look for. Removed now, so that a kill
+        # of this process leaves no mark behind.
+        marker = services.settings.data_dir / CLEAN_STOP
+        self.after_clean_stop = marker.exists()
+        marker.unlink(missing_ok=True)
+
+    def stopped_cleanly(self) -> None:
+        """Called at the end of a graceful shutdown: the next start can skip the passes."""
+        (self.services.settings.data_dir / CLEAN_STOP).touch()
 
     def cutoff(self) -> datetime:
         """Unaccounted objects last written before this belong to no live request."""
@@ -96,6 +87,9 @@ class Reconciler:
 
     async def run(self) -> None:
         """The passes after a start, each retried until it succeeds; never raises (but is cancelled)."""
+        if self.after_clean_stop:
+            log.info("%s: nothing to do, the previous process stopped cleanly", DONE)
+            return
         delay = FIRST_RETRY
         while True:
             cutoff = self.cutoff()
@@ -126,7 +120,7 @@ class Reconciler:
             await self._refresh_in_progress()
         grace = max((datetime.now(UTC) - cutoff).total_seconds(), 0.0)
         storage, index = self.services.storage, self.services.index
-        report = await Verifier(cast(Storage, _Paced(storage)), index, grace_seconds=grace).run()
+        report = await Verifier(storage, index, grace_seconds=grace, paced=True).run()
 
         outcome = Outcome(in_flight=len(report.in_flight))
         damaged = {f.recording_id for f in report.findings if f.kind in DAMAGE}

@@ -24,6 +24,7 @@ server runs the same walk in the background after a start (lite.reconcile).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from lite.keys import recording_prefix
 from lite.storage import ObjectInfo, Storage
 from lite.walk import RECORDING_PREFIX, Bounded, Group, grouped, master_of_chunk, merge, sha256_of
 
+PACE = 500  # recordings checked between turns given to requests (paced mode)
 HASH_JOBS = 8  # objects re-hashed at once: S3 reads are latency-bound, local ones disk-bound
 DAMAGE = ("missing", "size", "checksum", "unreadable")
 
@@ -131,7 +133,13 @@ def _accounted(key: str, media: list[Row]) -> bool:
 
 class Verifier:
     def __init__(
-        self, storage: Storage, index: Index, *, checksums: bool = False, grace_seconds: float = 3600.0
+        self,
+        storage: Storage,
+        index: Index,
+        *,
+        checksums: bool = False,
+        grace_seconds: float = 3600.0,
+        paced: bool = False,
     ) -> None:
         self.storage = storage
         self.index = index
@@ -142,12 +150,18 @@ class Verifier:
         self._damaged: set[int] = set()  # recordings with missing or bad media: no manifest vouches for them
         self._hashing = Bounded(HASH_JOBS)
         self._now = datetime.now(UTC)
+        self._paced = paced  # inside the server: give requests a turn now and then
 
     async def run(self, repair: bool = False) -> Report:
         started = time.monotonic()
         stored = ((group.key, group) async for group in grouped(self.storage.list("recordings/"), _key))
+        checked = 0
         async for _, group, indexed in merge(stored, self._indexed()):
             await self._check(group, indexed)
+            checked += 1
+            if self._paced and checked % PACE == 0:
+                # Index batches and local listings arrive without a turn for other tasks.
+                await asyncio.sleep(0)
         await self._hashing.drain()
         if repair:  # after the walk: the index is not written while it is being read
             for finding in self.report.findings:

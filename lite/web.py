@@ -88,6 +88,7 @@ def create_app(services: Services) -> WithFastRaw:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await services.aclose()
+            reconciler.stopped_cleanly()
 
     openapi = OpenAPIConfig(
         title="Lite",

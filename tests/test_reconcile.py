@@ -293,3 +293,29 @@ def test_the_server_reconciles_in_the_background_after_it_starts(settings: Setti
         assert kept in asyncio.run(_stored(settings))
     finally:
         live.stop()
+
+
+def test_a_start_after_a_clean_stop_skips_the_walk_and_one_after_a_kill_does_not(
+    settings: Settings,
+) -> None:
+    """Only a kill or a crash leaves anything: after a graceful shutdown the (costly) walk is skipped."""
+    settings = dataclasses.replace(settings, reconcile_grace_seconds=0)
+    live = start_server(settings)
+    live.stop()  # graceful: leaves the mark
+
+    async def two_starts() -> tuple[bool, bool]:
+        services = await build_services(settings)
+        try:
+            user = await services.auth.create_user("owner@example.com", None)
+            orphan = f"recordings/{user['id']}/{new_id()}/killed.wav"
+            await services.storage.put_bytes(orphan, WAV)
+            await asyncio.sleep(2 * reconcile.CLOCK_SLACK.total_seconds())  # older than the start
+            await asyncio.wait_for(Reconciler(services).run(), 10)  # after the clean stop
+            kept = orphan in {info.key async for info in services.storage.list("recordings/")}
+            await asyncio.wait_for(Reconciler(services).run(), 10)  # no mark now: as after a kill
+            gone = orphan not in {info.key async for info in services.storage.list("recordings/")}
+            return kept, gone
+        finally:
+            await services.aclose()
+
+    assert asyncio.run(two_starts()) == (True, True)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Litestar
 from litestar.datastructures import Headers
+from litestar.types import Receive, Scope, Send
 
 from lite import playback
 from lite.errors import LiteError
@@ -33,10 +34,6 @@ log = logging.getLogger("lite.web")
 
 RAW_PATH = re.compile(r"/recordings/([0-9]{1,19})/media/([0-9]{1,19})/raw")
 MAX_ID = 2**63 - 1  # the bounds the Litestar route validates; anything else is its 400 to give
-
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
 
 
 def _ids(path: str) -> tuple[int, int] | None:
@@ -118,10 +115,10 @@ class WithFastRaw:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or self.services.rebuild.running:
-            return await self.inner(scope, receive, send)  # type: ignore[arg-type]
+            return await self.inner(scope, receive, send)
         ids = _ids(scope["path"])
         handled, token = _token(scope["query_string"]) if ids else (False, None)
         if ids is None or not handled:
-            return await self.inner(scope, receive, send)  # type: ignore[arg-type]
+            return await self.inner(scope, receive, send)
         reply = await _reply(self.services, scope, ids, token)
         await _send(reply, scope["method"] == "HEAD", receive, send)
