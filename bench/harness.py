@@ -9,6 +9,7 @@ its own process group id, so nothing outlives the run.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -45,14 +46,14 @@ def ensure_tools(tools: dict[str, str]) -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, timeout=600)
 
 
-def ensure_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        log("installing matplotlib with pip (the 'bench' extra of pyproject.toml)")
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "matplotlib>=3.8"], check=True, timeout=600
-        )
+BENCH_PACKAGES = {"matplotlib": "matplotlib>=3.8", "uvloop": "uvloop>=0.19"}  # pyproject's 'bench' extra
+
+
+def ensure_bench_packages() -> None:
+    missing = [spec for module, spec in BENCH_PACKAGES.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        log(f"installing with pip (the 'bench' extra of pyproject.toml): {' '.join(missing)}")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True, timeout=600)
 
 
 # ports and processes

@@ -99,7 +99,7 @@ def run(ctx: RunContext) -> int:
             (ctx.out / "profiles.txt").write_text(
                 "".join(f"== {name}\n{text}\n" for name, text in ctx.profiles.items())
             )
-        import report  # matplotlib loads only now, after ensure_matplotlib()
+        import report  # matplotlib loads only now, after ensure_bench_packages()
 
         print(report.write(results, ctx.out))
     return 1 if results["errors"] else 0
@@ -142,7 +142,7 @@ def main() -> None:
     if args.nice:
         os.nice(args.nice)
     harness.ensure_tools(TOOLS)
-    harness.ensure_matplotlib()
+    harness.ensure_bench_packages()
     ctx = RunContext(args)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM):
         signal.signal(sig, _on_signal)
