@@ -46,7 +46,7 @@ def run(ctx: RunContext) -> None:
 
     raw_runs, boto_runs, presigned_runs = [], [], []
     with ctx.profiled("minio-download", server.pid):
-        for _ in range(plan.downloads):
+        for _ in range(plan.minio_downloads):
             t = loads.curl_download(f"{server.url}{raw_path}", auth)
             if t.bytes != size:
                 raise RuntimeError(f"/raw returned {t.bytes} of {size} bytes (HTTP {t.status})")

@@ -24,10 +24,12 @@ class Profiler:
 
     def __init__(self, pid: int, out: Path, rate: int = 250) -> None:
         self.out = out
-        exe = shutil.which("py-spy")
+        # pip puts it beside this interpreter, which need not be on PATH (a virtualenv's bin/).
+        here = str(Path(sys.executable).parent)
+        exe = shutil.which("py-spy") or shutil.which("py-spy", path=here)
         if exe is None:
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", "py-spy"], check=True, timeout=300)
-            exe = shutil.which("py-spy") or "py-spy"
+            exe = shutil.which("py-spy", path=here) or "py-spy"
         args = [
             exe,
             "record",
