@@ -1,6 +1,6 @@
 """Lite against nginx, side by side on loopback, in one run (issue 7).
 
-    python bench/run.py            # the full run, about 10 minutes
+    python bench/run.py            # the full run, 5-8 minutes
     python bench/run.py --quick    # a smoke run with smaller files and shorter loads, under 3 minutes
 
 Starts the server under test exactly as users run it (`python app.py`, configured by environment
