@@ -15,11 +15,6 @@ import pytest
 from tests.mediarecorder import wav_bytes
 from tests.playerkit import (
     Page,
-    fixture_api_for,  # noqa: F401 - a fixture
-    fixture_backend,  # noqa: F401 - a fixture
-    fixture_browser,  # noqa: F401 - a fixture
-    fixture_key,  # noqa: F401 - a fixture
-    fixture_page,  # noqa: F401 - a fixture
     speechy_wav,
     upload,
 )

@@ -17,11 +17,6 @@ from tests.mediarecorder import wav_bytes
 from tests.playerkit import (
     DESKTOP,
     Page,
-    fixture_api_for,  # noqa: F401 - a fixture
-    fixture_backend,  # noqa: F401 - a fixture
-    fixture_browser,  # noqa: F401 - a fixture
-    fixture_key,  # noqa: F401 - a fixture
-    fixture_page,  # noqa: F401 - a fixture
     speechy_wav,
     upload,
     video_webm,
