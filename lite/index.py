@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
+from lite.index_schema import SCHEMA
+
 Row = dict[str, Any]
 
 
@@ -27,93 +29,6 @@ class ListQuery:
     status: str | None = None
     session_uid: str | None = None
     meeting_id: str | None = None
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    name TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    key_hash TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS recordings (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL,
-    session_uid TEXT NOT NULL,
-    meeting_id TEXT,
-    source TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    completed_at TEXT,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS recordings_by_user ON recordings (user_id, created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS recordings_by_status ON recordings (user_id, status, created_at DESC, id DESC);
--- A filter's index must also hold the sort order: with (user_id, session_uid) alone SQLite read the
--- user's recordings newest first through recordings_by_user until one matched, all of them for a
--- new session (12 ms a look-up at 50,000 recordings, on every bot's first chunk).
-DROP INDEX IF EXISTS recordings_by_session;
-DROP INDEX IF EXISTS recordings_by_meeting;
-CREATE INDEX IF NOT EXISTS recordings_by_session_time
-    ON recordings (user_id, session_uid, created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS recordings_by_meeting_time
-    ON recordings (user_id, meeting_id, created_at DESC, id DESC);
-CREATE TABLE IF NOT EXISTS media_files (
-    id INTEGER PRIMARY KEY,
-    recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
-    type TEXT NOT NULL,
-    format TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    storage_backend TEXT NOT NULL,
-    storage_key TEXT NOT NULL,
-    file_size_bytes INTEGER NOT NULL DEFAULT 0,
-    duration_seconds REAL,
-    sha256 TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    extra TEXT,
-    state TEXT NOT NULL DEFAULT 'complete',  -- 'receiving' while a bot sends chunks
-    final_seq INTEGER,
-    UNIQUE (recording_id, type)
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    media_id INTEGER NOT NULL REFERENCES media_files(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    storage_key TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    is_final INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (media_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS recordings_in_progress ON recordings (status, updated_at)
-    WHERE status = 'in_progress';
-CREATE TABLE IF NOT EXISTS recording_counts (
-    user_id INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (user_id, status)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS count_insert AFTER INSERT ON recordings BEGIN
-    INSERT INTO recording_counts (user_id, status, n) VALUES (NEW.user_id, NEW.status, 1)
-    ON CONFLICT (user_id, status) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS count_delete AFTER DELETE ON recordings BEGIN
-    UPDATE recording_counts SET n = n - 1 WHERE user_id = OLD.user_id AND status = OLD.status;
-END;
-CREATE TRIGGER IF NOT EXISTS count_status AFTER UPDATE OF status ON recordings
-WHEN OLD.status IS NOT NEW.status BEGIN
-    UPDATE recording_counts SET n = n - 1 WHERE user_id = OLD.user_id AND status = OLD.status;
-    INSERT INTO recording_counts (user_id, status, n) VALUES (NEW.user_id, NEW.status, 1)
-    ON CONFLICT (user_id, status) DO UPDATE SET n = n + 1;
-END;
-"""
 
 
 class Index:
