@@ -5,29 +5,52 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import re
+import os
+import resource
 import signal
 import sys
+import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lite.config import ConfigError, load_settings
+from lite.connections import ConnectionLimits, guarded_protocol
+from lite.datadir_lock import lock_data_dir, release
 from lite.services import build_services
 from lite.web import create_app
 
-MAX_REQUEST_HEAD = 64 * 1024
-TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s]*")
+# Query parameters whose values an access-log line may show; every other value is redacted, so a
+# credential is hidden whatever its spelling (`?token=`, `?TOKEN=`, `?%74oken=`, repeated, or a name
+# a future route adds). Names are compared percent-decoded and case-folded.
+SHOWN_QUERY_PARAMETERS = frozenset(
+    {"limit", "offset", "buckets", "type", "status", "source", "session_uid", "meeting_id", "q", "search"}
+)
+
+
+def redact_query(path: str) -> str:
+    """The request target with the value of every parameter not known to be harmless redacted."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    shown = []
+    for pair in query.split("&"):
+        name, eq, _value = pair.partition("=")
+        if eq and unquote_plus(name).strip().casefold() not in SHOWN_QUERY_PARAMETERS:
+            pair = f"{name}=[redacted]"
+        elif not eq and pair:
+            pair = "[redacted]"  # a bare value may be a secret pasted on its own
+        shown.append(pair)
+    return base + "?" + "&".join(shown)
 
 
 class RedactTokens(logging.Filter):
-    """Access-log lines show paths; playback URLs carry a credential in `?token=`, never logged."""
+    """Access-log lines show paths; playback URLs carry a credential in the query, never logged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
-            path = TOKEN_IN_QUERY.sub(r"\1token=[redacted]", record.args[2])
-            record.args = (*record.args[:2], path, *record.args[3:])
+            record.args = (*record.args[:2], redact_query(record.args[2]), *record.args[3:])
         return True
 
 
@@ -57,65 +80,63 @@ def quiet_libraries() -> None:
         logger.setLevel(max(most, logger.getEffectiveLevel()))
 
 
-class HeadLimitedHttpTools(HttpToolsProtocol):
-    """httptools (several times faster than h11) with a bound on a request's head: by itself it
-    buffers a header of any size (a 50 MB header was read whole, CPU-bound). A head larger than
-    MAX_REQUEST_HEAD is answered 400 and the connection closed.
-
-    Bytes are counted only while the head is incomplete and after the parser has seen them: one read
-    can hold a small head and a large body (a bot's chunk, a pipelined request), which is fine."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._in_head = True
-        self._received = 0  # bytes received while the head was incomplete: bounds buffering
-        self._head_size = 0  # the head's own size as parsed: the exact limit, like h11's
-
-    def on_url(self, url: bytes) -> None:
-        self._head_size += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value) + 4
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        if self._head_size > MAX_REQUEST_HEAD:
-            raise ValueError("request head too large")  # httptools turns this into a 400 answer
-        self._in_head = False
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._in_head, self._received, self._head_size = True, 0, 0
-
-    def data_received(self, data: bytes) -> None:
-        if not self._in_head:
-            super().data_received(data)
-            return
-        if self._received > MAX_REQUEST_HEAD:
-            return  # answered 400, closing
-        self._received += len(data)
-        super().data_received(data)
-        if self._in_head and self._received > MAX_REQUEST_HEAD and not self.transport.is_closing():
-            self.send_400_response("Request line and headers are too large.")
-
-
 def _exit_cleanly(signum: int, frame: object) -> None:
     sys.exit(0)
 
 
+def _more_file_descriptors(wanted: int) -> None:
+    """Each connection is a descriptor; the usual soft limit (1,024) would refuse connections long
+    before HTTP_MAX_CONNECTIONS. Raised up to the hard limit, which an unprivileged process may do."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+class RateLimitedLoopErrors:
+    """The event loop's error reports (an accept() failing for want of descriptors, a transport
+    error) at most once per message kind every `seconds`, with the count of those left out: an
+    attacker that makes every accept fail must not fill the disk with log lines."""
+
+    def __init__(self, seconds: float = 10.0) -> None:
+        self.seconds = seconds
+        self._last: dict[str, float] = {}
+        self._dropped: dict[str, int] = {}
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        kind = str(context.get("message", ""))[:80]
+        now = time.monotonic()
+        if now - self._last.get(kind, -self.seconds) < self.seconds:
+            self._dropped[kind] = self._dropped.get(kind, 0) + 1
+            return
+        self._last[kind] = now
+        dropped = self._dropped.pop(kind, 0)
+        if dropped:
+            context = {**context, "message": f"{context.get('message')} ({dropped} more like it not logged)"}
+        loop.default_exception_handler(context)
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    asyncio.get_running_loop().set_exception_handler(RateLimitedLoopErrors())
+    await server.serve()
+
+
 def main() -> None:
+    # Recordings, the index and the server's secrets are nobody else's to read: files 0600, dirs 0700.
+    os.umask(0o077)
     try:
         settings = load_settings()
+        limits = ConnectionLimits.from_env()
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         quiet_libraries()
+        lock = lock_data_dir(settings.data_dir, "the server")  # before anything is written
         services = asyncio.run(build_services(settings))
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:
         print(f"lite: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
+    _more_file_descriptors(limits.max_connections + 256)
     logging.getLogger("lite").info(
         "serving on http://%s:%d with %s storage, data in %s",
         settings.host,
@@ -128,17 +149,22 @@ def main() -> None:
     # a container) instead of exiting 0 after a clean shutdown.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(services),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        timeout_keep_alive=limits.keepalive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,
         server_header=False,
-        http=HeadLimitedHttpTools,
+        http=guarded_protocol(limits),
         # uvloop serves a saturated server unfairly: with 64 connections of 256 KiB Ranges it had the
         # same throughput as asyncio's own loop but a p99 of 180-350 ms against 24-30 ms (bench/).
         loop="asyncio",
         log_config=log_config(),
     )
+    try:
+        asyncio.run(_serve(uvicorn.Server(config)))
+    finally:
+        release(lock)

@@ -325,4 +325,4 @@ def test_access_log_lines_never_show_a_playback_token() -> None:
     )  # fmt: skip
     RedactTokens().filter(record)
     assert "SECRET" not in record.getMessage()
-    assert "token=[redacted]&x=1" in record.getMessage()
+    assert "token=[redacted]" in record.getMessage()

@@ -99,6 +99,10 @@ def _workload(url: str, admin_token: str, found: Secrets) -> None:
     found.add("playback token", parse_qs(urlsplit(link["raw_url"]).query)["token"][0])
     assert httpx.get(f"{url}{link['raw_url']}", headers={"Range": "bytes=0-99"}).status_code == 206
     assert api.get(f"/recordings/{rid}/media/{mid}/raw").status_code == 200
+    token = parse_qs(urlsplit(link["raw_url"]).query)["token"][0]
+    raw = f"{url}/recordings/{rid}/media/{mid}/raw"
+    for query in (f"%74oken={token}", f"TOKEN={token}", f"token=x&token={token}", f"%54%6F%6B%65%6E={token}"):
+        httpx.get(f"{raw}?{query}", headers={"Referer": f"{raw}?token={token}", "Range": "bytes=0-9"})
     bearer = httpx.get(f"{url}/recordings", headers={"Authorization": f"Bearer {keys[1]['token']}"})
     assert bearer.status_code == 200
     for seq in range(2):
