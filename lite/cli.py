@@ -12,6 +12,7 @@ from typing import Any
 from lite import maintenance
 from lite.catalog import Catalog, RebuildProgress
 from lite.config import ConfigError, load_settings
+from lite.datadir_lock import lock_data_dir, release
 from lite.errors import LiteError
 from lite.index import Index
 from lite.services import Services, build_services
@@ -27,6 +28,15 @@ async def _create_user(services: Services, args: argparse.Namespace) -> int:
     user = await services.auth.create_user(args.email, args.name)
     key = await services.auth.create_key(user["id"])
     print(f"user {user['id']} <{user['email']}> created; API key (shown only now):", file=sys.stderr)
+    print(key["token"])
+    return 0
+
+
+async def _issue_key(services: Services, args: argparse.Namespace) -> int:
+    """A new API key for an existing user (the old ones stay valid until revoked)."""
+    user = await services.auth.user_by_email(args.email)
+    key = await services.auth.create_key(user["id"])
+    print(f"new API key for user {user['id']} <{user['email']}> (shown only now):", file=sys.stderr)
     print(key["token"])
     return 0
 
@@ -56,7 +66,8 @@ async def _reindex(services: Services, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, Callable[[Services, argparse.Namespace], Coroutine[Any, Any, int]]]] = {
     "check-config": ("check the settings and storage, as the server does at start", _check_config),
     "create-user": ("create a user and print a new API key for it", _create_user),
-    "reindex": ("rebuild the SQLite index from storage (restart a running server afterwards)", _reindex),
+    "issue-key": ("print a new API key for an existing user", _issue_key),
+    "reindex": ("rebuild the SQLite index from storage (stop the server first)", _reindex),
     "verify": ("check the index against storage; --repair fixes what is safe", maintenance.verify_command),
     "migrate": ("copy everything to another backend, resumable, verified", maintenance.migrate_command),
 }
@@ -71,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
     for name, (help_text, _) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text)
-        if name == "create-user":
+        if name in ("create-user", "issue-key"):
             cmd.add_argument("email")
             cmd.add_argument("--name", default=None)
         if name in ARGUMENTS:
@@ -79,15 +90,28 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _needs_the_data_dir(args: argparse.Namespace) -> bool:
+    """Commands that replace the index or rewrite storage must not run beside a server."""
+    return args.command in ("reindex", "migrate") or bool(getattr(args, "repair", False))
+
+
 async def _run(args: argparse.Namespace) -> int:
-    services = await build_services(load_settings())
+    settings = load_settings()
+    holder = f"python -m lite {args.command}"
+    lock = lock_data_dir(settings.data_dir, holder) if _needs_the_data_dir(args) else None
     try:
-        return await COMMANDS[args.command][1](services, args)
+        services = await build_services(settings)
+        try:
+            return await COMMANDS[args.command][1](services, args)
+        finally:
+            await services.aclose()
     finally:
-        await services.aclose()
+        if lock is not None:
+            release(lock)
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # what the commands write (index, secrets, copies) is nobody else's to read
     args = parser().parse_args(argv)
     try:
         return asyncio.run(_run(args))
