@@ -25,6 +25,12 @@ KEY_RECHECK_SECONDS = 5.0  # documented: a revoked key stops working on every re
 UNKNOWN_KEY_SECONDS = 2.0
 
 
+def normalise_email(email: str) -> str:
+    """Emails name one person whatever their case (`A@x.io` is `a@x.io`): stored and compared in
+    lower case (the index compares case-insensitively too, for users stored before this rule)."""
+    return email.strip().lower()
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -108,7 +114,7 @@ class Auth:
         self._unknown[key_hash] = time.monotonic() + UNKNOWN_KEY_SECONDS
 
     async def create_user(self, email: str, name: str | None) -> Row:
-        email = email.strip()
+        email = normalise_email(email)
         if not email or "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
             raise BadInput("email must be an address like person@example.com")
         if name is not None and len(name) > 200:
@@ -123,6 +129,14 @@ class Auth:
             self.index.insert_user(user)
         except sqlite3.IntegrityError:
             raise Conflict("a user with this email already exists") from None
+        return user
+
+    async def user_by_email(self, email: str) -> Row:
+        if self.shared:
+            await self.sync_users()
+        user = self.index.user_by_email(normalise_email(email))
+        if user is None:
+            raise NotFound(f"no user has the email {email.strip()[:320]!r}")
         return user
 
     async def sync_users(self) -> None:

@@ -65,7 +65,9 @@ class Index:
         self.db["users"].insert(user)
 
     def user_by_email(self, email: str) -> Row | None:
-        return self._one("SELECT * FROM users WHERE email = ?", (email,))
+        # Case-insensitive: users stored before emails were lower-cased keep their spelling.
+        sql = "SELECT * FROM users WHERE email = ? COLLATE NOCASE ORDER BY email = ? DESC LIMIT 1"
+        return self._one(sql, (email, email))
 
     def get_user(self, user_id: int) -> Row | None:
         return self._one("SELECT * FROM users WHERE id = ?", (user_id,))
