@@ -130,8 +130,8 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def start_server(settings: Settings) -> LiveServer:
-    """Run the real app under uvicorn in a thread, on a free loopback port."""
+def start_server(settings: Settings, wait_ready: bool = True) -> LiveServer:
+    """Run the real app under uvicorn in a thread, on a free loopback port (by default, once ready)."""
     port = free_port()
     box: dict[str, uvicorn.Server] = {}
     ready = threading.Event()
@@ -160,7 +160,7 @@ def start_server(settings: Settings) -> LiveServer:
         raise failure[0]
     wait_for_port(port)
     deadline = time.monotonic() + 30
-    while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
+    while wait_ready and httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
         if time.monotonic() > deadline:
             raise TimeoutError("the server never became ready")
         time.sleep(0.05)
