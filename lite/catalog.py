@@ -22,6 +22,7 @@ from typing import Any
 from lite.errors import NotFound
 from lite.index import Index, Row
 from lite.keys import recording_prefix
+from lite.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
 from lite.storage import Storage
 
 log = logging.getLogger("lite.catalog")
@@ -85,6 +86,10 @@ class RebuildProgress:
     error: str | None = None
     skipped: list[str] = field(default_factory=list)
 
+    def restart(self) -> None:
+        self.running, self.users, self.api_keys, self.recordings, self.objects_listed = True, 0, 0, 0, 0
+        self.skipped = []
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "running": self.running,
@@ -107,6 +112,7 @@ class Catalog:
     def __init__(self, storage: Storage, index: Index) -> None:
         self.storage = storage
         self.index = index
+        self.quarantine = Quarantine(storage)
 
     # users and keys
 
@@ -114,11 +120,25 @@ class Catalog:
         await self.storage.put_bytes(user_key(user["id"]), _dump(user))
 
     async def load_users(self) -> list[Row]:
+        """Every readable user; an unreadable one is moved aside (lite.quarantine), not skipped silently."""
         keys = [info.key async for info in self.storage.list("users/")]
-        return [
-            json.loads(data)
-            for data in await _gather_limited([lambda k=k: self.storage.read_bytes(k) for k in keys])
-        ]
+        users = []
+        for key, data in zip(
+            keys, await _gather_limited([lambda k=k: self._read_or_none(k) for k in keys]), strict=True
+        ):
+            if data is None:
+                continue  # deleted (or moved aside by another replica) since the listing
+            try:
+                users.append(parse_user(data))
+            except Unreadable as exc:
+                await self.quarantine.move_aside(key, data, str(exc))
+        return users
+
+    async def _read_or_none(self, key: str) -> bytes | None:
+        try:
+            return await self.storage.read_bytes(key)
+        except NotFound:
+            return None
 
     async def save_api_key(self, row: Row) -> None:
         await self.storage.put_bytes(api_key_id_key(row["id"]), _dump({"key_hash": row["key_hash"]}))
@@ -220,7 +240,14 @@ class Catalog:
             self.index.upsert_user(user)
             progress.users += 1
         async for info in self.storage.list("api-keys/"):
-            record = json.loads(await self.storage.read_bytes(info.key))
+            data = await self._read_or_none(info.key)
+            if data is None:
+                continue
+            try:
+                record = parse_api_key(data)
+            except Unreadable as exc:
+                await self.quarantine.move_aside(info.key, data, str(exc))
+                continue
             key_hash = info.key.removeprefix("api-keys/").removesuffix(".json")
             self.index.upsert_api_key({**record, "key_hash": key_hash})
             progress.api_keys += 1

@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from lite.config import ConfigError
+
 log = logging.getLogger("lite.keyfiles")
 
 
@@ -15,7 +17,13 @@ def ensure_secret(configured: str | None, path: Path, variable: str) -> str:
     if configured:
         return configured
     if path.exists():
-        value = path.read_text().strip()
+        try:
+            value = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "it is not a text secret"
+            raise ConfigError(
+                f"{variable}: {path} cannot be read ({reason}); set {variable} or remove the file"
+            ) from None
         if value:
             return value
     value = secrets.token_urlsafe(32)

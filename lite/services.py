@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lite.auth import Auth, ensure_admin_token
 from lite.bot_uploads import BotUploads
@@ -41,24 +43,29 @@ class Services:
 
     async def rebuild_if_empty(self) -> None:
         """The index is a cache of the storage catalog: an empty one (a new disk) is refilled before
-        the server calls itself ready; until then /readyz says 503 with the progress."""
-        if not self.index.is_empty():
+        the server calls itself ready; until then /readyz says 503 with the progress. A rebuild that
+        fails leaves the server not ready (requests answer 503) until a later try succeeds: a
+        partial index must never look complete."""
+        if not self.rebuild.running and not self.index.is_empty():
             return
-        self.rebuild.running = True
+        self.rebuild.restart()
         try:
             await self.catalog.rebuild(self.rebuild)
-            log.info(
-                "index rebuilt from storage: %d users, %d keys, %d recordings",
-                self.rebuild.users,
-                self.rebuild.api_keys,
-                self.rebuild.recordings,
-            )
-        except LiteError as exc:
-            self.rebuild.error = exc.detail
-            log.error("index rebuild failed: %s", exc.detail)
+        except Exception as exc:
+            if isinstance(exc, LiteError):
+                self.rebuild.error = exc.detail
+                log.error("index rebuild failed: %s", exc.detail)
+            else:
+                self.rebuild.error = f"{type(exc).__name__}: {exc}"[:300]
+                log.exception("index rebuild failed")
             raise
-        finally:
-            self.rebuild.running = False
+        self.rebuild.running, self.rebuild.error, self.rebuild.done = False, None, True
+        log.info(
+            "index rebuilt from storage: %d users, %d keys, %d recordings",
+            self.rebuild.users,
+            self.rebuild.api_keys,
+            self.rebuild.recordings,
+        )
 
     async def aclose(self) -> None:
         await self.storage.aclose()
@@ -72,6 +79,15 @@ def _writable_dir(path: os.PathLike[str], variable: str) -> None:
         raise ConfigError(f"{variable}={path} cannot be created: {exc.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"{variable}={path} is not writable by this user (uid {os.getuid()})")
+
+
+def _private(data_dir: Path) -> None:
+    """The index and the server's secrets are the server's alone: 0600 files in a 0700 directory,
+    also for a data directory made by an earlier version (or by hand) with looser modes."""
+    with contextlib.suppress(OSError):  # not ours to change (another owner): the start goes on
+        data_dir.chmod(0o700)
+        for path in data_dir.glob("lite.db*"):
+            path.chmod(0o600)
 
 
 async def open_storage(settings: Settings) -> Storage:
@@ -96,6 +112,7 @@ async def build_services(settings: Settings) -> Services:
     _writable_dir(settings.data_dir, "DATA_DIR")
     storage = await open_storage(settings)
     index = Index(settings.index_path)
+    _private(settings.data_dir)
     admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
     catalog = Catalog(storage, index)
     auth = Auth(index, catalog, admin_token, shared=settings.storage_backend != "local")

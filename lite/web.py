@@ -27,14 +27,32 @@ log = logging.getLogger("lite.web")
 DEFAULT_MAX_BODY = 1024 * 1024  # JSON bodies; uploads lift this per route
 
 
+MAX_DETAIL = 500  # characters of an error's sentence: it may quote the client's input
+MAX_ERRORS = 10  # validation errors listed in one answer
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+
+
+def _bounded_errors(extra: object) -> object:
+    """Litestar's validation errors quote the rejected value: each is cut, and so is their number."""
+    items = extra if isinstance(extra, list) else [extra]
+    return [
+        {k: _bounded(v) if isinstance(v, str) else _bounded(repr(v)) if k == "value" else v
+         for k, v in item.items()} if isinstance(item, dict) else _bounded(str(item))
+        for item in items[:MAX_ERRORS]
+    ]  # fmt: skip
+
+
 def _lite_error(request: Request, exc: LiteError) -> Response[dict[str, str]]:
-    return Response({"detail": exc.detail}, status_code=exc.status_code)
+    return Response({"detail": _bounded(exc.detail)}, status_code=exc.status_code)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, object]]:
-    body: dict[str, object] = {"detail": exc.detail}
+    body: dict[str, object] = {"detail": _bounded(str(exc.detail))}
     if exc.extra:
-        body["errors"] = exc.extra
+        body["errors"] = _bounded_errors(exc.extra)
     return Response(body, status_code=exc.status_code, headers=exc.headers or None)
 
 
@@ -43,16 +61,40 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
     return Response({"detail": "internal server error"}, status_code=500)
 
 
+REBUILD_RETRY_SECONDS = 5.0
+RESTART_SECONDS = 30.0  # before a crashed background job starts again
+
+
+async def _supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """Run a background job for the server's life: a crash is logged with its traceback and the job
+    starts again, never silently gone (idle finalizing, reconciling and webhooks would just stop)."""
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %r crashed; starting it again in %.0f s", name, RESTART_SECONDS)
+            await asyncio.sleep(RESTART_SECONDS)
+
+
 async def _rebuild_then_finalize(services: Services, reconciler: Reconciler) -> None:
-    """Refill an empty index from storage (retrying while storage is down), then finalize idle bots
-    and reconcile storage with the complete index (what requests killed mid-way left)."""
+    """Refill an empty index from storage (trying again until it succeeds; not ready until then),
+    then finalize idle bots and reconcile storage with the complete index (what requests killed
+    mid-way left)."""
     while True:
         try:
             await services.rebuild_if_empty()
             break
-        except LiteError:
-            await asyncio.sleep(5)
-    await asyncio.gather(services.finalizer.run(), reconciler.run())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # logged by rebuild_if_empty; /readyz shows it
+            await asyncio.sleep(REBUILD_RETRY_SECONDS)
+    await asyncio.gather(
+        _supervised("finalize idle bot sessions", services.finalizer.run),
+        _supervised("reconcile storage", reconciler.run),
+    )
 
 
 UNGATED = ("/healthz", "/readyz", "/docs", "/static")
@@ -79,7 +121,7 @@ def create_app(services: Services) -> WithFastRaw:
         reconciler = Reconciler(services)  # notes the start time before any request can write
         tasks = [
             asyncio.create_task(_rebuild_then_finalize(services, reconciler)),
-            asyncio.create_task(services.notifier.run()),
+            asyncio.create_task(_supervised("webhook delivery", services.notifier.run)),
         ]
         try:
             yield
