@@ -163,3 +163,15 @@ def test_unknown_paths_answer_json_404(api: httpx.Client) -> None:
     answer = api.get("/nope")
     assert answer.status_code == 404
     assert answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": "9" * 20_000}, {"offset": "x" * 20_000}],
+    ids=["huge-number", "huge-garbage"],
+)
+def test_an_error_answer_stays_small_whatever_the_input_was(api: httpx.Client, query: dict[str, str]) -> None:
+    answer = api.get("/recordings", params=query)
+    assert 400 <= answer.status_code < 500
+    assert "detail" in answer.json()
+    assert len(answer.content) < 4096
