@@ -30,6 +30,13 @@ class S3Settings:
     secret_key: str | None
     path_style: bool
     create_bucket: bool  # minio: create a missing bucket; s3: a missing bucket is an error
+    # The variables these came from, so an error can say which one to fix.
+    endpoint_variable: str = "S3_ENDPOINT"
+    bucket_variable: str = "S3_BUCKET"
+    key_variables: tuple[str, str] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    # botocore's checksum modes: "when_required" by default on every endpoint (see lite/storage/s3.py)
+    request_checksums: str = "when_required"
+    response_checksums: str = "when_required"
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,10 @@ def _s3_settings(env: Mapping[str, str], backend: str) -> S3Settings:
             secret_key=_str(env, "MINIO_SECRET_KEY"),
             path_style=True,
             create_bucket=True,
+            endpoint_variable="MINIO_ENDPOINT",
+            bucket_variable="MINIO_BUCKET",
+            key_variables=("MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"),
+            **_checksum_modes(env),
         )
     bucket = _str(env, "S3_BUCKET")
     if not bucket:
@@ -126,7 +137,22 @@ def _s3_settings(env: Mapping[str, str], backend: str) -> S3Settings:
         secret_key=_str(env, "AWS_SECRET_ACCESS_KEY"),
         path_style=_bool(env, "S3_PATH_STYLE", bool(endpoint)),
         create_bucket=False,
+        **_checksum_modes(env),
     )
+
+
+def _checksum_modes(env: Mapping[str, str]) -> dict[str, str]:
+    """botocore's own variables, honoured when set (e.g. "when_supported" for AWS's extra checks)."""
+    modes = {}
+    for field, variable in (
+        ("request_checksums", "AWS_REQUEST_CHECKSUM_CALCULATION"),
+        ("response_checksums", "AWS_RESPONSE_CHECKSUM_VALIDATION"),
+    ):
+        value = (_str(env, variable, "when_required") or "when_required").lower()
+        if value not in ("when_required", "when_supported"):
+            raise ConfigError(f"{variable} must be when_required or when_supported, not {value!r}")
+        modes[field] = value
+    return modes
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -5,9 +5,11 @@ source "$(dirname "$0")/_env.sh" "test"
 missing=()
 command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v ffprobe >/dev/null || missing+=(ffmpeg)
+command -v npm >/dev/null || missing+=(nodejs npm)  # the second S3 server of the tests (s3rver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "lite: installing Debian packages for the tests: ${missing[*]}" >&2
   apt_install "${missing[@]}"
 fi
+bash scripts/install-s3rver.sh
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -1,13 +1,10 @@
-"""Shared fixtures: the three storage backends (S3 ones against a real moto server) and a live server."""
+"""Shared fixtures: the storage backends (S3 ones on real S3 servers: moto, and s3rver) and a live server."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,44 +20,26 @@ import uvicorn
 from lite.config import Settings, load_settings
 from lite.services import build_services
 from lite.web import create_app
+from tests import s3servers
+from tests.s3servers import free_port, wait_for_port
 
 BACKENDS = ["local", "minio", "s3"]
+# The storage-level and /raw suites also run on the second S3 server: "<backend>@<server>".
+BACKENDS_ON_EVERY_S3_SERVER = [*BACKENDS, "minio@s3rver", "s3@s3rver"]
 ADMIN_TOKEN = "test-admin-token"
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real S3 HTTP endpoint: moto in server mode, in its own process."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    yield from s3servers.moto()
+
+
+@pytest.fixture(scope="session")
+def s3rver_endpoint() -> Iterator[str]:
+    """A second S3 implementation, which (unlike moto) verifies request signatures."""
+    yield from s3servers.s3rver()
 
 
 def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
@@ -73,7 +52,7 @@ def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
     )
 
 
-def backend_env(backend: str, tmp_path: Path, moto: str | None) -> dict[str, str]:
+def backend_env(backend: str, tmp_path: Path, endpoint: str | None) -> dict[str, str]:
     """Environment for one backend; every call gets its own data directory and bucket."""
     env = {
         "STORAGE_BACKEND": backend,
@@ -83,17 +62,17 @@ def backend_env(backend: str, tmp_path: Path, moto: str | None) -> dict[str, str
     }
     bucket = f"rec-{secrets.token_hex(4)}"
     if backend == "minio":
-        assert moto
+        assert endpoint
         env |= {
-            "MINIO_ENDPOINT": moto.removeprefix("http://"),
+            "MINIO_ENDPOINT": endpoint.removeprefix("http://"),
             "MINIO_ACCESS_KEY": "testing",
             "MINIO_SECRET_KEY": "testing",
             "MINIO_BUCKET": bucket,
         }
     elif backend == "s3":
-        assert moto
-        s3_client(moto).create_bucket(Bucket=bucket)  # on s3 the bucket must exist already
-        env |= {"S3_BUCKET": bucket, "S3_ENDPOINT": moto, **S3_KEYS}
+        assert endpoint
+        s3_client(endpoint).create_bucket(Bucket=bucket)  # on s3 the bucket must exist already
+        env |= {"S3_BUCKET": bucket, "S3_ENDPOINT": endpoint, **S3_KEYS}
     return env
 
 
@@ -102,10 +81,17 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def split_backend(name: str) -> tuple[str, str]:
+    """("minio", "s3rver") for "minio@s3rver"; S3 backends run on moto unless named otherwise."""
+    backend, _, server = name.partition("@")
+    return backend, server or "moto"
+
+
 @pytest.fixture
 def env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-    moto = request.getfixturevalue("moto_endpoint") if backend != "local" else None
-    return backend_env(backend, tmp_path, moto)
+    kind, server = split_backend(backend)
+    endpoint = request.getfixturevalue(f"{server}_endpoint") if kind != "local" else None
+    return backend_env(kind, tmp_path, endpoint)
 
 
 @pytest.fixture

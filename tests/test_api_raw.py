@@ -7,10 +7,17 @@ import os
 import httpx
 import pytest
 
+from tests.conftest import BACKENDS_ON_EVERY_S3_SERVER
 from tests.test_api_recordings import upload
 
 SIZE = 300_000
 DATA = b"RIFF" + (SIZE - 8).to_bytes(4, "little") + b"WAVE" + os.urandom(SIZE - 12)
+
+
+@pytest.fixture(params=BACKENDS_ON_EVERY_S3_SERVER)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This suite runs on both S3 servers (moto, and s3rver, which checks signatures)."""
+    return str(request.param)
 
 
 @pytest.fixture

@@ -24,10 +24,11 @@ from lite.config import S3Settings
 from lite.errors import NotFound, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
 from lite.storage.readahead import read_ahead
+from lite.storage.s3_errors import translate, unreachable
+from lite.storage.s3_reader import RangeOfBody, RangeReader, sent_from
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
 READ_BLOCK = 4 * 1024 * 1024
-_MISSING = {"404", "NoSuchKey", "NotFound"}
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 3.0
 # Worst case for one call against a hung store, about 9 s: two attempts of (1 s waiting for
@@ -37,27 +38,28 @@ UNREACHABLE_SECONDS = 3.0
 T = TypeVar("T")
 
 
-def _client_config(path_style: bool) -> Config:
+def _client_config(settings: S3Settings) -> Config:
     # An unreachable or hung store must fail a request within ~10 s (503), not hold it for minutes:
     # a socket that connects but stays silent for READ_TIMEOUT is dead (the timeout is per read, so
     # long transfers are fine), and one retry (TOTAL_ATTEMPTS) covers a dropped connection.
+    #
+    # Checksums "when_required", not botocore's default "when_supported" (since 1.36): with that
+    # default every GET asks for the stored checksum (x-amz-checksum-mode) and validates the body
+    # against it, and S3-compatible stores that answer a *ranged* GET with the whole object's
+    # checksum make every seek fail; other stores reject the trailing-checksum uploads it sends.
+    # AWS's own SDKs and the stores (Cloudflare R2, Backblaze B2, MinIO, Ceph) document
+    # "when_required" for third-party endpoints. On AWS itself it costs no safety Lite relies on:
+    # TLS protects the transfer, and Lite keeps its own SHA-256 of every media file.
     return Config(
         signature_version="s3v4",
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "standard"},
         max_pool_connections=64,
-        s3={"addressing_style": "path" if path_style else "auto"},
+        s3={"addressing_style": "path" if settings.path_style else "auto"},
+        request_checksum_calculation=settings.request_checksums,
+        response_checksum_validation=settings.response_checksums,
     )
-
-
-def _translate(exc: Exception) -> Exception:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _MISSING:
-            return NotFound("no such object")
-        return StorageUnavailable(f"object storage refused the request ({code or 'unknown error'})")
-    return StorageUnavailable("object storage is unreachable")
 
 
 class S3Storage(Storage):
@@ -70,7 +72,7 @@ class S3Storage(Storage):
             aws_secret_access_key=settings.secret_key,
             region_name=settings.region,
         )
-        config = _client_config(settings.path_style)
+        config = _client_config(settings)
         self.client = session.client("s3", endpoint_url=settings.endpoint, config=config)
         # Presigning is offline; sign for the host browsers reach when it differs.
         self.public_client = (
@@ -85,15 +87,15 @@ class S3Storage(Storage):
         calls fail at once for UNREACHABLE_SECONDS, so a request's follow-up calls (its cleanup)
         and the requests behind it answer 503 at once instead of each waiting out the timeouts."""
         if time.monotonic() < self._unreachable_until:
-            raise StorageUnavailable("object storage is unreachable")
+            raise unreachable(self.settings)
         try:
             return fn(**kwargs)
         except ClientError as exc:
-            raise _translate(exc) from exc
+            raise translate(exc, self.settings) from exc
         except BotoCoreError as exc:
             if isinstance(exc, BotoConnectionError | HTTPClientError):
                 self._unreachable_until = time.monotonic() + UNREACHABLE_SECONDS
-            raise _translate(exc) from exc
+            raise translate(exc, self.settings) from exc
 
     async def _call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         return await to_thread.run_sync(lambda: self._sync(fn, **kwargs))
@@ -164,17 +166,28 @@ class S3Storage(Storage):
 
     def _get(self, key: str, start: int, length: int | None) -> Any:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if start or length is not None:
-            end = "" if length is None else str(start + length - 1)
-            kwargs["Range"] = f"bytes={start}-{end}"
-        return self.client.get_object(**kwargs)["Body"]
+        if not start and length is None:
+            return self.client.get_object(**kwargs)["Body"]
+        end = "" if length is None else str(start + length - 1)
+        answer = self.client.get_object(**kwargs, Range=f"bytes={start}-{end}")
+        begins = sent_from(answer.get("ContentRange"))
+        if begins == start and (length is None or answer.get("ContentLength") == length):
+            return answer["Body"]
+        return RangeOfBody(answer["Body"], begins, start, length)  # the store sent another part
+
+    def _get_sync(self, key: str, start: int, length: int) -> bytes:
+        body = self._sync(self._get, key=key, start=start, length=length)
+        try:
+            return body.read()  # type: ignore[no-any-return]
+        finally:
+            body.close()
 
     def open_sync(self, key: str) -> BinaryIO:
         return self._sync(self._get, key=key, start=0, length=None)  # type: ignore[no-any-return]
 
     def open_seekable(self, key: str) -> BinaryIO:
         size = int(self._sync(self.client.head_object, Bucket=self.bucket, Key=key)["ContentLength"])
-        return io.BufferedReader(_RangeReader(self, key, size), buffer_size=256 * 1024)  # type: ignore[return-value]
+        return io.BufferedReader(RangeReader(self._get_sync, key, size), buffer_size=256 * 1024)  # type: ignore[return-value]
 
     async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         if length == 0:
@@ -242,54 +255,34 @@ class S3Storage(Storage):
         )
 
     async def check(self) -> None:
-        await self._call(self.client.head_bucket, Bucket=self.bucket)
+        await self._head_bucket()
+
+    async def _head_bucket(self) -> None:
+        """HEAD answers carry no error code, so a refusal is asked again with a listing, whose
+        answer says why (wrong key, wrong secret, skewed clock...)."""
+        try:
+            await self._call(self.client.head_bucket, Bucket=self.bucket)
+        except StorageUnavailable as exc:
+            if "(403)" not in exc.detail and "(400)" not in exc.detail:
+                raise
+            await self._call(self.client.list_objects_v2, Bucket=self.bucket, MaxKeys=1)
+            raise  # listed fine after all: the HEAD's own answer stands
 
     async def ensure_bucket(self) -> None:
         """At start: MinIO gets a missing bucket created; on S3 a missing bucket is an error."""
         try:
-            await self._call(self.client.head_bucket, Bucket=self.bucket)
+            await self._head_bucket()
             return
         except NotFound:
             if not self.settings.create_bucket:
-                raise StorageUnavailable(f"the bucket {self.bucket!r} does not exist") from None
+                variable = self.settings.bucket_variable
+                raise StorageUnavailable(
+                    f"the bucket {self.bucket!r} does not exist: create it, or check {variable}"
+                ) from None
         kwargs: dict[str, Any] = {"Bucket": self.bucket}
         if self.settings.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
         await self._call(self.client.create_bucket, **kwargs)
-
-
-class _RangeReader(io.RawIOBase):
-    """A seekable file over ranged GETs, for libraries (PyAV) that probe by seeking."""
-
-    def __init__(self, storage: S3Storage, key: str, size: int) -> None:
-        self.storage, self.key, self.size, self.pos = storage, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self.size - self.pos)
-        if want <= 0:
-            return 0
-        body = self.storage._sync(self.storage._get, key=self.key, start=self.pos, length=want)
-        try:
-            data = body.read()
-        finally:
-            body.close()
-        buffer[: len(data)] = data
-        self.pos += len(data)
-        return len(data)
 
 
 async def _empty() -> AsyncIterator[bytes]:
