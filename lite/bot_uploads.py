@@ -7,108 +7,27 @@ replaces the earlier copy. The first chunk of an unseen session creates the reco
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from anyio import to_thread
 
 from lite import media
+from lite.bot_auth import BotIdentity, Forbidden, Meeting
 from lite.catalog import Catalog
+from lite.chunk_meta import FIELDS, ChunkMeta
 from lite.clock import now_iso
 from lite.config import Settings
-from lite.errors import BadInput, Conflict, TooLarge
+from lite.errors import BadInput, Conflict, NotFound, TooLarge
 from lite.finalize import Finalizer, is_ready
 from lite.ids import new_id
 from lite.index import Index, Row
-from lite.keys import check_session_uid, media_key
+from lite.keys import media_key
 from lite.multipart import FilePart
-from lite.recordings import check_meeting_id
 from lite.storage import Storage
 
 SPOOL_IN_MEMORY = 1024 * 1024
-MAX_SEQ = 10_000_000
-FIELDS = ("session_uid", "media_type", "format", "chunk_seq", "is_final", "duration_seconds", "sample_rate")
-
-
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise BadInput(f"{name} must be a whole number")
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadInput(f"{name} must be a whole number, not {value!r}") from None
-    if not low <= number <= high:
-        raise BadInput(f"{name} must be between {low} and {high}")
-    return number
-
-
-def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no", ""):
-        return False
-    raise BadInput(f"{name} must be true or false")
-
-
-def _float(value: Any, name: str) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{name} must be a number") from None
-    if not 0 <= number < 1e7:
-        raise BadInput(f"{name} must be between 0 and 10,000,000")
-    return number
-
-
-@dataclass(frozen=True)
-class ChunkMeta:
-    session_uid: str
-    media_type: str
-    format: str
-    chunk_seq: int
-    is_final: bool
-    meeting_id: str | None
-
-    @classmethod
-    def parse(cls, fields: dict[str, str]) -> ChunkMeta:
-        values: dict[str, Any] = {k: v for k, v in fields.items() if k != "metadata"}
-        if "metadata" in fields:  # the JSON metadata wins over flat form fields
-            try:
-                decoded = json.loads(fields["metadata"])
-            except ValueError:
-                raise BadInput("metadata must be a JSON object") from None
-            if not isinstance(decoded, dict):
-                raise BadInput("metadata must be a JSON object")
-            values |= decoded
-        for required in ("session_uid", "format", "chunk_seq"):
-            if values.get(required) in (None, ""):
-                raise BadInput(f"{required} is required in metadata")
-        media_type = str(values.get("media_type") or "audio").lower()
-        if media_type not in media.MEDIA_TYPES:
-            raise BadInput(f"media_type must be one of {', '.join(media.MEDIA_TYPES)}")
-        fmt = str(values["format"]).lower()
-        if fmt not in media.FORMATS:
-            raise BadInput(f"unknown format {values['format']!r}; use one of {', '.join(media.FORMATS)}")
-        _float(values.get("duration_seconds"), "duration_seconds")  # validated; the media decides
-        if values.get("sample_rate") not in (None, ""):
-            _int(values["sample_rate"], "sample_rate", 1, 1_000_000)
-        meeting_id = values.get("meeting_id")
-        return cls(
-            session_uid=check_session_uid(str(values["session_uid"])),
-            media_type=media_type,
-            format=fmt,
-            chunk_seq=_int(values["chunk_seq"], "chunk_seq", 0, MAX_SEQ),
-            is_final=_bool(values.get("is_final", False), "is_final"),
-            meeting_id=check_meeting_id(None if meeting_id is None else str(meeting_id)),
-        )
 
 
 def chunk_key(master_key: str, seq: int) -> str:
@@ -153,46 +72,72 @@ class BotUploads:
         if content_length and content_length.isdigit() and int(content_length) > limit + 64 * 1024:
             raise TooLarge(f"a chunk may be at most {limit} bytes (RECORDING_CHUNK_MAX_BYTES)")
 
-    async def upload_chunk(
-        self, user_id: int, form: AsyncIterator[tuple[str, str | FilePart]]
-    ) -> dict[str, Any]:
+    async def upload_chunk(self, who: BotIdentity, form: AsyncIterator[tuple[str, str | FilePart]]) -> Row:
         fields: dict[str, str] = {}
         spool: IO[bytes] | None = None
+        size = 0
         try:
             async for name, value in form:
                 if isinstance(value, FilePart):
                     if spool is not None:
                         raise BadInput("send exactly one 'file' part")
                     spool, size = await _spool(value, self.settings.chunk_max_bytes)
-                elif name in (*FIELDS, "metadata", "meeting_id"):
+                elif name in (*FIELDS, "metadata"):
                     fields[name] = value
             if spool is None:
                 raise BadInput("the form has no 'file' part")
-            if size == 0:
-                raise BadInput("the chunk is empty")
-            meta = ChunkMeta.parse(fields)
+            meta = ChunkMeta.parse(fields, self.settings.max_chunks)
+            user_id = self._owner(who, meta)
             async with self.finalizer.locks(user_id, meta.session_uid):
-                return await self._store(user_id, meta, spool)
+                if size == 0:  # Vexa's "completed" signal carries no bytes
+                    return await self._empty(user_id, meta, who.meeting)
+                return await self._store(user_id, meta, spool, who.meeting)
         finally:
             if spool is not None:
                 spool.close()
 
-    async def _store(self, user_id: int, meta: ChunkMeta, spool: IO[bytes]) -> dict[str, Any]:
+    def _owner(self, who: BotIdentity, meta: ChunkMeta) -> int:
+        if who.user_id is not None:
+            return who.user_id
+        owner = meta.user_id or self.index.bot_session_owner(meta.session_uid)
+        if owner is None:
+            raise BadInput("with INTERNAL_API_SECRET, a session's first chunk names its user_id in metadata")
+        return owner
+
+    async def _empty(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None) -> Row:
+        """A zero-byte chunk stores nothing. A final one ends the session after the chunks before it
+        (its own number is the next one); a non-final one is ignored, as Vexa's newest version does."""
         recording = await self._current_recording(user_id, meta.session_uid)
         media_row = self.index.media_of_type(recording["id"], meta.media_type) if recording else None
-        self._check_acceptable(recording, media_row, meta)
-        if meta.chunk_seq == 0:
-            media.check_content(meta.format, spool.read(media.SNIFF_BYTES))
-            spool.seek(0)
+        if not meta.is_final or recording is None or media_row is None:
+            if meta.is_final:
+                raise NotFound(f"no {meta.media_type} of session {meta.session_uid!r} to finish")
+            return self._answer(recording, None, meta, "ignored: the chunk is empty")
+        self._check_acceptable(recording, media_row, meta, meeting)
+        chunks = self.index.chunks_of(media_row["id"])
+        last = max([meta.chunk_seq - 1, *(int(c["seq"]) for c in chunks)])
+        media_rows = self.index.media_for([recording["id"]])
+        for row in media_rows:
+            if row["id"] == media_row["id"]:
+                row["final_seq"] = last
+        await self.catalog.save_manifest(recording, media_rows)
+        self.index.mark_final(media_row["id"], last, now_iso())
+        return await self._finish_if_ready(recording, media_row, meta, None)
+
+    async def _store(self, user_id: int, meta: ChunkMeta, spool: IO[bytes], meeting: Meeting | None) -> Row:
+        recording = await self._current_recording(user_id, meta.session_uid)
+        media_row = self.index.media_of_type(recording["id"], meta.media_type) if recording else None
+        self._check_acceptable(recording, media_row, meta, meeting)
 
         now = now_iso()
-        new_recording = None if recording else self._new_recording(user_id, meta, now)
+        new_recording = None if recording else self._new_recording(user_id, meta, meeting, now)
         recording = recording or new_recording
         assert recording is not None
         new_media = None if media_row else self._new_media(user_id, recording["id"], meta, now)
         media_row = media_row or new_media
         assert media_row is not None
 
+        # Stored as sent: a chunk is never refused for its bytes (the master says what became of them).
         key = chunk_key(media_row["storage_key"], meta.chunk_seq)
         stored = await self.storage.put_stream(key, _blocks(spool))
         chunk = {
@@ -215,13 +160,24 @@ class BotUploads:
         if self.shared and not new_recording:  # chunks other replicas received count towards "ready"
             await self.catalog.load_recording(user_id, recording["id"])
 
+        return await self._finish_if_ready(recording, media_row, meta, key)
+
+    async def _finish_if_ready(self, recording: Row, media_row: Row, meta: ChunkMeta, key: str | None) -> Row:
         status = recording["status"]
         current = self.index.media_of_type(recording["id"], meta.media_type)
         if current is not None and is_ready(current, self.index.chunks_of(current["id"])):
             status = await self.finalizer.finalize(recording, force=False)
+        return self._answer(recording, media_row, meta, status, key)
+
+    @staticmethod
+    def _answer(recording: Row | None, media_row: Row | None, meta: ChunkMeta, status: str,
+                key: str | None = None) -> Row:  # fmt: skip
+        """Vexa's answer; media_file_id on every chunk, as its newest version sends it (v0.10.7 only
+        on the final one, and its bot reads none of it)."""
         return {
-            "recording_id": recording["id"],
-            "media_file_id": media_row["id"],
+            "recording_id": recording["id"] if recording else None,
+            "media_file_id": media_row["id"] if media_row else None,
+            "storage_path": key,
             "status": status,
             "chunk_seq": meta.chunk_seq,
         }
@@ -238,7 +194,11 @@ class BotUploads:
             await self.catalog.load_recording(user_id, recording["id"])
         return self.index.bot_recording(user_id, session_uid)
 
-    def _check_acceptable(self, recording: Row | None, media_row: Row | None, meta: ChunkMeta) -> None:
+    def _check_acceptable(
+        self, recording: Row | None, media_row: Row | None, meta: ChunkMeta, meeting: Meeting | None
+    ) -> None:
+        if recording is not None and meeting is not None and recording["meeting_id"] != meeting.meeting_id:
+            raise Forbidden("this session belongs to another meeting than the meeting token's")
         if recording is not None and recording["status"] != "in_progress":
             raise Conflict(
                 f"recording {recording['id']} is already {recording['status']}; start a new session"
@@ -256,12 +216,16 @@ class BotUploads:
             raise BadInput(f"chunk {meta.chunk_seq} comes after the final chunk {final}")
 
     @staticmethod
-    def _new_recording(user_id: int, meta: ChunkMeta, now: str) -> Row:
+    def _new_recording(user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Row:
         return {
             "id": new_id(),
             "user_id": user_id,
             "session_uid": meta.session_uid,
-            "meeting_id": meta.meeting_id,
+            # The token's meeting is the meeting: Vexa's server ignores the metadata's meeting_id then.
+            "meeting_id": meeting.meeting_id if meeting else meta.meeting_id,
+            "platform": meeting.platform if meeting else None,
+            "native_meeting_id": meeting.native_meeting_id if meeting else None,
+            "error_message": None,
             "source": "bot",
             "status": "in_progress",
             "created_at": now,

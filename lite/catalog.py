@@ -31,6 +31,8 @@ MANIFEST_VERSION = 1
 PARALLEL_READS = 32
 RECORDING_FIELDS = ("id", "user_id", "session_uid", "meeting_id", "source", "status", "created_at",
                     "completed_at", "updated_at")  # fmt: skip
+# Added later: manifests written before them lack them (read as None).
+LATER_RECORDING_FIELDS = ("platform", "native_meeting_id", "error_message")
 MEDIA_FIELDS = ("id", "recording_id", "type", "format", "content_type", "storage_backend", "storage_key",
                 "file_size_bytes", "duration_seconds", "sha256", "created_at", "updated_at", "extra", "state",
                 "final_seq")  # fmt: skip
@@ -59,7 +61,7 @@ def _dump(value: dict[str, Any]) -> bytes:
 def manifest_of(recording: Row, media: list[Row]) -> dict[str, Any]:
     return {
         "version": MANIFEST_VERSION,
-        "recording": {k: recording[k] for k in RECORDING_FIELDS},
+        "recording": {k: recording.get(k) for k in (*RECORDING_FIELDS, *LATER_RECORDING_FIELDS)},
         "media_files": [{k: m.get(k) for k in MEDIA_FIELDS} for m in media],
     }
 
@@ -71,6 +73,7 @@ def manifest_bytes(recording: Row, media: list[Row]) -> bytes:
 def parse_manifest(data: bytes) -> tuple[Row, list[Row]]:
     doc = json.loads(data)
     recording = {k: doc["recording"][k] for k in RECORDING_FIELDS}
+    recording |= {k: doc["recording"].get(k) for k in LATER_RECORDING_FIELDS}
     media = [{k: m.get(k) for k in MEDIA_FIELDS} for m in doc["media_files"]]
     return recording, media
 

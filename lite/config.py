@@ -61,6 +61,9 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     log_level: str = "info"
+    max_chunks: int = 100_000  # chunk_seq of a bot session: 0..max_chunks (14 days of 12 s chunks)
+    meeting_token_secret: str | None = None  # Vexa's ADMIN_TOKEN: signs the bot's MeetingToken
+    internal_api_secret: str | None = None  # Vexa's INTERNAL_API_SECRET: another bot credential
 
     @property
     def index_path(self) -> Path:
@@ -190,4 +193,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_url=webhook_url,
         webhook_secret=_str(env, "WEBHOOK_SECRET"),
         log_level=log_level,
+        max_chunks=_int(env, "RECORDING_MAX_CHUNKS", 100_000, minimum=1),
+        # Vexa v0.10.7 verifies MeetingTokens with ADMIN_TOKEN, else ADMIN_API_TOKEN (Lite's admin
+        # token, which may also be generated; lite.services falls back to that one).
+        meeting_token_secret=_str(env, "ADMIN_TOKEN"),
+        internal_api_secret=_str(env, "INTERNAL_API_SECRET"),
     )

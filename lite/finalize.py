@@ -51,15 +51,24 @@ class SessionLocks:
         return lock
 
 
-def missing_seqs(chunks: list[Row], final_seq: int | None) -> list[int]:
-    present = {int(c["seq"]) for c in chunks}
-    last = max([*present, final_seq if final_seq is not None else -1])
-    return [seq for seq in range(last + 1) if seq not in present]
+def missing_ranges(chunks: list[Row], final_seq: int | None) -> list[list[int]]:
+    """The chunk numbers that never came, as [first, last] ranges: a client that sends chunk 0 and
+    then chunk 10,000,000 makes one range, not ten million numbers (manifest, index, answers)."""
+    present = sorted({int(c["seq"]) for c in chunks})
+    last = max(present[-1] if present else -1, final_seq if final_seq is not None else -1)
+    gaps, expected = [], 0
+    for seq in present:
+        if seq > expected:
+            gaps.append([expected, seq - 1])
+        expected = seq + 1
+    if expected <= last:
+        gaps.append([expected, last])
+    return gaps
 
 
 def is_ready(media_row: Row, chunks: list[Row]) -> bool:
     final = media_row["final_seq"]
-    return final is not None and not missing_seqs(chunks, final)
+    return final is not None and not missing_ranges(chunks, final)
 
 
 def _concatenate(chunks: Iterable[BinaryIO], out: BinaryIO) -> Assembled:
@@ -105,41 +114,46 @@ class Finalizer:
         Returns the recording's status afterwards.
         """
         media_rows = self.index.media_for([recording["id"]])
-        status = "in_progress"
+        status, error = "in_progress", None
         for position, media_row in enumerate(media_rows):
             chunks = self.index.chunks_of(media_row["id"])
             if media_row["state"] == "receiving" and (force or is_ready(media_row, chunks)):
                 try:
                     media_rows[position] = await self._assemble_media(media_row, chunks)
                 except AssemblyError as exc:
-                    log.error(
-                        "recording %s media %s cannot be assembled: %s", recording["id"], media_row["id"], exc
-                    )
+                    # Nothing a bot sent is lost: the master is the chunks' bytes in order, the
+                    # chunks stay (the recording can be finalized again), and the recording says why.
+                    error = f"the {media_row['type']} chunks cannot be assembled as {media_row['format']}"
+                    error += f" ({exc}); the file is their bytes joined in order"
+                    log.error("recording %s media %s: %s", recording["id"], media_row["id"], error)
+                    media_rows[position] = await self._assemble_media(media_row, chunks, joined=True)
                     status = "failed"
-                    break
         if status != "failed" and all(m["state"] == "complete" for m in media_rows):
             status = "completed"
         now = now_iso()
-        updated = {**recording, "status": status, "updated_at": now}
+        updated = {**recording, "status": status, "updated_at": now, "error_message": error}
         updated["completed_at"] = now if status == "completed" else None
         await self.catalog.save_manifest(updated, media_rows)
         for media_row in media_rows:
             self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
-        self.index.set_status(recording["id"], status, now)
+        self.index.set_status(recording["id"], status, now, error)
         if status == "completed":
             await self._drop_chunks(recording["id"])
             self.notifier.recording_completed(updated, media_rows)
         return status
 
-    async def _assemble_media(self, media_row: Row, chunks: list[Row]) -> Row:
-        """Store the master; the new media row is returned, not yet written anywhere."""
+    async def _assemble_media(self, media_row: Row, chunks: list[Row], joined: bool = False) -> Row:
+        """Store the master (`joined`: the chunks' bytes as they are); the new media row is returned,
+        not yet written anywhere."""
         keys = [c["storage_key"] for c in chunks]
+        fmt = "bytes" if joined else media_row["format"]
         self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir) as scratch:
             master = Path(scratch) / f"master.{media_row['format']}"
-            assembled = await to_thread.run_sync(self._assemble, keys, media_row["format"], master)
+            assembled = await to_thread.run_sync(self._assemble, keys, fmt, master)
             stored = await self.storage.put_stream(media_row["storage_key"], _file_blocks(master))
-        extra = {"chunk_count": len(chunks), "missing_chunks": missing_seqs(chunks, media_row["final_seq"])}
+        missing = missing_ranges(chunks, media_row["final_seq"])
+        extra = {"chunk_count": len(chunks), "missing_chunks": missing}
         return {
             **media_row,
             "state": "complete",
@@ -193,6 +207,8 @@ class Finalizer:
                     done += 1
                 except LiteError as exc:  # storage down: the next round tries again
                     log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
+                except Exception:  # one recording's fault must not stop the others' finalizing
+                    log.exception("idle recording %s could not be finalized", recording["id"])
         return done
 
     async def _recently_active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from lite.index_schema import SCHEMA
+from lite.index_schema import ADDED_COLUMNS, SCHEMA
 
 Row = dict[str, Any]
 
@@ -40,6 +40,11 @@ class Index:
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.conn.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})").fetchall()}
+            for name, kind in columns:
+                if name not in present:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.db.conn.close()
@@ -191,6 +196,14 @@ class Index:
             (user_id, session_uid),
         )
 
+    def bot_session_owner(self, session_uid: str) -> int | None:
+        row = self._one(
+            "SELECT user_id FROM recordings WHERE session_uid = ? AND source = 'bot' "
+            "ORDER BY created_at DESC LIMIT 1",
+            (session_uid,),
+        )
+        return int(row["user_id"]) if row else None
+
     def media_of_type(self, recording_id: int, media_type: str) -> Row | None:
         return self._one(
             "SELECT * FROM media_files WHERE recording_id = ? AND type = ?", (recording_id, media_type)
@@ -217,6 +230,18 @@ class Index:
                 (updated_at, media_id),
             )
 
+    def mark_final(self, media_id: int, seq: int, updated_at: str) -> None:
+        """The session's last chunk is `seq` (an empty final chunk ended it)."""
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db.execute("UPDATE media_files SET final_seq = ?, updated_at = ? WHERE id = ?",
+                            (seq, updated_at, media_id))  # fmt: skip
+            self.db.execute(
+                "UPDATE recordings SET updated_at = ? "
+                "WHERE id = (SELECT recording_id FROM media_files WHERE id = ?)",
+                (updated_at, media_id),
+            )
+
     def chunks_of(self, media_id: int) -> list[Row]:
         return self._all("SELECT * FROM chunks WHERE media_id = ? ORDER BY seq", (media_id,))
 
@@ -232,18 +257,19 @@ class Index:
     def completed_media_with_chunks(self) -> list[Row]:
         return self._all(
             "SELECT DISTINCT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
-            "JOIN chunks c ON c.media_id = m.id WHERE r.status != 'in_progress'",
+            "JOIN chunks c ON c.media_id = m.id WHERE r.status = 'completed'",  # failed ones keep theirs
             (),
         )
 
     def finish_media(self, media_id: int, fields: Row) -> None:
         self.db["media_files"].update(media_id, fields)
 
-    def set_status(self, recording_id: int, status: str, at: str) -> None:
+    def set_status(self, recording_id: int, status: str, at: str, error: str | None = None) -> None:
         completed = at if status == "completed" else None
         self.db.execute(
-            "UPDATE recordings SET status = ?, completed_at = ?, updated_at = ? WHERE id = ?",
-            (status, completed, at, recording_id),
+            "UPDATE recordings SET status = ?, completed_at = ?, updated_at = ?, error_message = ? "
+            "WHERE id = ?",
+            (status, completed, at, error, recording_id),
         )
 
     # the catalog: refilling the index from storage

@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     created_at TEXT NOT NULL,
     PRIMARY KEY (media_id, seq)
 ) WITHOUT ROWID;
+-- Vexa's bot authenticates without a user key: the session's recording is found by its id alone.
+CREATE INDEX IF NOT EXISTS recordings_by_session_only ON recordings (session_uid, created_at DESC);
 CREATE INDEX IF NOT EXISTS recordings_in_progress ON recordings (status, updated_at)
     WHERE status = 'in_progress';
 CREATE TABLE IF NOT EXISTS recording_counts (
@@ -89,3 +91,13 @@ WHEN OLD.status IS NOT NEW.status BEGIN
     ON CONFLICT (user_id, status) DO UPDATE SET n = n + 1;
 END;
 """
+
+# Columns added after the first release: an index file made by an earlier version gets them at its
+# next start (ALTER TABLE ... ADD COLUMN, when PRAGMA table_info lacks them).
+ADDED_COLUMNS = {
+    "recordings": (
+        ("platform", "TEXT"),  # the meeting's platform (google_meet, teams, zoom), from Vexa's token
+        ("native_meeting_id", "TEXT"),  # the platform's own meeting id, from Vexa's token
+        ("error_message", "TEXT"),  # why a recording failed, or how it was kept when not playable
+    ),
+}

@@ -74,8 +74,11 @@ def recording_out(row: Row, media_rows: list[Row]) -> dict[str, Any]:
         "user_id": row["user_id"],
         "session_uid": row["session_uid"],
         "meeting_id": _meeting_id_out(row["meeting_id"]),
+        "platform": row.get("platform"),
+        "native_meeting_id": row.get("native_meeting_id"),
         "source": row["source"],
         "status": row["status"],
+        "error_message": row.get("error_message"),
         "created_at": row["created_at"],
         "completed_at": row["completed_at"],
         "media_files": [media_out(m) for m in media_rows],
@@ -337,7 +340,11 @@ class Recordings:
         filename = self.filename(media_row)
         raw = raw_path(recording_id, media_id)
         expires = self.settings.presign_seconds
-        url = self.storage.presign(media_row["storage_key"], filename, media_row["content_type"], expires)
+        # While a bot still records, no master exists to presign: /raw serves what has arrived.
+        receiving = media_row["state"] == "receiving"
+        url = None if receiving else self.storage.presign(
+            media_row["storage_key"], filename, media_row["content_type"], expires
+        )
         return {
             "url": url or raw,
             "download_url": url or raw,

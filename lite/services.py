@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lite.auth import Auth, ensure_admin_token
+from lite.bot_auth import BotCredentials
 from lite.bot_uploads import BotUploads
 from lite.catalog import Catalog, RebuildProgress
 from lite.config import ConfigError, Settings
@@ -38,6 +39,7 @@ class Services:
     bot_uploads: BotUploads
     tokens: PlaybackTokens
     waveforms: Waveforms
+    bot_credentials: BotCredentials
 
     rebuild: RebuildProgress = field(default_factory=RebuildProgress)
 
@@ -136,6 +138,9 @@ async def build_services(settings: Settings) -> Services:
         bot_uploads=BotUploads(settings, index, storage, catalog, finalizer),
         tokens=PlaybackTokens(playback_key, settings.playback_token_seconds, auth),
         waveforms=Waveforms(storage),
+        bot_credentials=BotCredentials(
+            auth, settings.meeting_token_secret or admin_token, settings.internal_api_secret
+        ),
     )
 
 

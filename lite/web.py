@@ -143,6 +143,7 @@ def create_app(services: Services) -> WithFastRaw:
                 "AdminKey": SecurityScheme(
                     type="apiKey", name="X-Admin-API-Key", security_scheme_in="header"
                 ),
+                "MeetingToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
             }
         ),
     )

@@ -6,23 +6,24 @@ from typing import Any
 
 from litestar import Request, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
 
 from lite.multipart import iter_form
-from lite.routes.deps import current_user, services
+from lite.routes.deps import services
 
 
 @post(
     "/internal/recordings/upload",
     status_code=201,
     tags=["bot"],
-    summary="Upload one recording chunk (multipart: file + metadata JSON)",
-    dependencies={"user_id": Provide(current_user)},
-    security=[{"ApiKey": []}],
+    summary="Upload one recording chunk (multipart: metadata JSON, chunk_seq, is_final, file)",
+    description="Authenticated by a Lite API key, Vexa's MeetingToken (`Authorization: Bearer <JWT>`)"
+    " or Vexa's INTERNAL_API_SECRET.",
+    security=[{"ApiKey": []}, {"MeetingToken": []}],
     request_max_body_size=None,  # enforced while streaming, against RECORDING_CHUNK_MAX_BYTES
 )
-async def upload_chunk(request: Request, state: State, user_id: NamedDependency[int]) -> dict[str, Any]:
-    svc = services(state).bot_uploads
-    svc.check_declared_size(request.headers.get("content-length"))
+async def upload_chunk(request: Request, state: State) -> dict[str, Any]:
+    svc = services(state)
+    who = await svc.bot_credentials.identify(request.headers)
+    svc.bot_uploads.check_declared_size(request.headers.get("content-length"))
     form = iter_form(request.stream(), request.headers.get("content-type"))
-    return await svc.upload_chunk(user_id, form)
+    return await svc.bot_uploads.upload_chunk(who, form)
