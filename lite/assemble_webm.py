@@ -2,7 +2,8 @@
 
 The chunks are concatenated (chunk 0 carries the EBML header and the Tracks, later chunks are
 continuation Clusters) and the result is remuxed so that the master has a real Duration and a Cues
-index; MediaRecorder writes neither.
+index; MediaRecorder writes neither. A later chunk that is a complete WebM file of its own (a
+restarted recorder) starts a new segment, joined after the previous one.
 """
 
 from __future__ import annotations
@@ -34,91 +35,145 @@ _WEBM_CODECS = frozenset({"opus", "vorbis", "vp8", "vp9", "av1"})
 _MUXER_OPTIONS = {"cues_to_front": "1"}
 
 
-def _concatenate(chunks: Iterable[BinaryIO], dest: BinaryIO) -> int:
-    """Copy the chunks into ``dest``; the recording must start with an EBML header."""
-    total = 0
-    for index, stream in enumerate(chunks):
-        if total == 0:
+def _split(chunks: Iterable[BinaryIO], workdir: Path) -> list[Path]:
+    """Write the chunks into one file per WebM segment. A chunk that starts with an EBML header
+    starts a new segment: chunk 0 always; a later one when the bot restarted its recorder, or a
+    client sent several complete files into one session. Empty chunks are skipped."""
+    segments: list[Path] = []
+    dest: BinaryIO | None = None
+    try:
+        for index, stream in enumerate(chunks):
             head = read_exact(stream, len(_EBML_MAGIC))
-            if head and head != _EBML_MAGIC:
+            if not head:
+                continue
+            if head == _EBML_MAGIC:
+                if dest is not None:
+                    dest.close()
+                fd, name = tempfile.mkstemp(prefix="segment-", suffix=".webm", dir=workdir)
+                segments.append(Path(name))
+                dest = os.fdopen(fd, "wb")
+            elif dest is None:
                 raise AssemblyError(
                     f"chunk {index} is not a WebM file (it does not start with the EBML header "
                     "that the first MediaRecorder chunk carries)"
                 )
             dest.write(head)
-            total += len(head)
-        while block := stream.read(BLOCK_SIZE):
-            dest.write(block)
-            total += len(block)
-    return total
+            while block := stream.read(BLOCK_SIZE):
+                dest.write(block)
+    except BaseException:
+        for path in segments:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if dest is not None:
+            dest.close()
+    return segments
 
 
 def assemble_webm(chunks: Iterable[BinaryIO], out_path: Path, workdir: Path) -> Assembled:
     """Join MediaRecorder WebM chunks and remux them (no re-encoding) into ``out_path``.
 
-    The chunks are concatenated into a temporary file in ``workdir``, demuxed with PyAV, and every
-    audio and video packet is written to a new WebM (Matroska if a codec is not WebM's) with a real
-    Duration and Cues. The temporary file is always removed, and ``out_path`` too on failure.
+    The chunks are written into one temporary file per segment in ``workdir``, demuxed with PyAV,
+    and every audio and video packet is written to a new WebM (Matroska if a codec is not WebM's)
+    with a real Duration and Cues; later segments continue where the one before ended, so the
+    master's duration is their sum. Temporary files are always removed, and ``out_path`` too on
+    failure.
     """
     out_path = Path(out_path)
-    fd, tmp_name = tempfile.mkstemp(prefix="assemble-", suffix=".webm", dir=workdir)
-    tmp = Path(tmp_name)
+    segments = _split(chunks, workdir)
     try:
-        with os.fdopen(fd, "wb") as dest:
-            total = _concatenate(chunks, dest)
-        if total == 0:
+        if not segments:
             raise AssemblyError("there is no recorded data to assemble: every chunk is empty")
         try:
-            _remux(tmp, out_path)
+            _remux(segments, out_path)
         except BaseException:
             with contextlib.suppress(OSError):
                 out_path.unlink()
             raise
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        for path in segments:
+            with contextlib.suppress(OSError):
+                path.unlink()
     return Assembled(duration_seconds=probe_duration(out_path), size=out_path.stat().st_size)
 
 
-def _remux(src: Path, out_path: Path) -> None:
+def _open(src: Path) -> av.container.InputContainer:
     try:
-        inp = av.open(str(src), format="matroska", metadata_errors="ignore")
+        return av.open(str(src), format="matroska", metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise AssemblyError(f"the recording cannot be read as WebM ({_reason(exc)})") from exc
-    with inp:
-        sources = [s for s in inp.streams if s.type in ("audio", "video") and s.codec_context is not None]
-        if not sources:
-            raise AssemblyError("the recording contains no audio or video track")
-        codecs = {s.codec_context.name for s in sources}
-        fmt = "webm" if codecs <= _WEBM_CODECS else "matroska"
+
+
+def _tracks(inp: av.container.InputContainer) -> list[av.stream.Stream]:
+    sources = [s for s in inp.streams if s.type in ("audio", "video") and s.codec_context is not None]
+    if not sources:
+        raise AssemblyError("the recording contains no audio or video track")
+    return sources
+
+
+def _remux(segments: list[Path], out_path: Path) -> None:
+    with _open(segments[0]) as first:
+        sources = _tracks(first)
+        kinds = [(s.type, s.codec_context.name) for s in sources]
+        fmt = "webm" if {name for _, name in kinds} <= _WEBM_CODECS else "matroska"
         with av.open(str(out_path), "w", format=fmt, container_options=dict(_MUXER_OPTIONS)) as out:
-            targets = {s.index: out.add_stream_from_template(s) for s in sources}
-            last_dts: dict[int, int] = {}
-            written = 0
-            try:
-                for packet in inp.demux(sources):
-                    if packet.dts is None:
-                        continue  # the flush packet at the end, or a block without a timestamp
-                    index = packet.stream.index
-                    previous = last_dts.get(index)
-                    if previous is not None and packet.dts < previous:
-                        # Muxers reject timestamps that go backwards; hold them at the last one.
-                        shift = previous - packet.dts
-                        packet.dts = previous
-                        packet.pts = packet.pts + shift if packet.pts is not None else previous
-                    if packet.pts is None:
-                        packet.pts = packet.dts
-                    last_dts[index] = packet.dts
-                    packet.stream = targets[index]
-                    out.mux(packet)
-                    written += 1
-            except av.error.FFmpegError as exc:
-                # A damaged tail (a lost chunk, a cut upload): keep what was readable before it.
-                if written == 0:
-                    raise AssemblyError(f"the recording cannot be read as WebM ({_reason(exc)})") from exc
-                log.warning("stopped reading a damaged recording after %d packets: %s", written, exc)
-            if written == 0:
+            targets = [out.add_stream_from_template(s) for s in sources]
+            writer = _Writer(out, targets)
+            writer.copy(first, sources, segment=0)
+            for number, path in enumerate(segments[1:], start=1):
+                with _open(path) as inp:
+                    later = _tracks(inp)
+                    if [(s.type, s.codec_context.name) for s in later] != kinds:
+                        raise AssemblyError(f"segment {number + 1} has other tracks than the first")
+                    writer.copy(inp, later, segment=number)
+            if writer.written == 0:
                 raise AssemblyError("the recording contains no audio or video data")
+
+
+class _Writer:
+    """Muxes the packets of successive segments into one output, each segment shifted to start where
+    the one before ended (timestamps in seconds, converted per stream)."""
+
+    def __init__(self, out: av.container.OutputContainer, targets: list[av.stream.Stream]) -> None:
+        self.out, self.targets = out, targets
+        self.offset = 0.0  # seconds: where the current segment starts in the output
+        self.end = 0.0  # seconds: the latest packet end written so far
+        self.last_dts: dict[int, int] = {}
+        self.written = 0
+
+    def copy(self, inp: av.container.InputContainer, sources: list[av.stream.Stream], segment: int) -> None:
+        position = {s.index: n for n, s in enumerate(sources)}
+        start: float | None = None
+        self.offset = self.end
+        written_before = self.written
+        try:
+            for packet in inp.demux(sources):
+                if packet.dts is None or packet.time_base is None:
+                    continue  # the flush packet at the end, or a block without a timestamp
+                base = float(packet.time_base)
+                if start is None:
+                    start = packet.dts * base
+                shift = round((self.offset - start) / base)
+                packet.dts += shift
+                packet.pts = packet.pts + shift if packet.pts is not None else packet.dts
+                self._mux(packet, position[packet.stream.index], base)
+        except av.error.FFmpegError as exc:
+            # A damaged tail (a lost chunk, a cut upload): keep what was readable before it.
+            if self.written == written_before:
+                raise AssemblyError(f"segment {segment + 1} cannot be read as WebM ({_reason(exc)})") from exc
+            log.warning("stopped reading a damaged segment after %d packets: %s", self.written, exc)
+
+    def _mux(self, packet: av.Packet, index: int, base: float) -> None:
+        previous = self.last_dts.get(index)
+        if previous is not None and packet.dts < previous:
+            # Muxers reject timestamps that go backwards; hold them at the last one.
+            lag = previous - packet.dts
+            packet.dts, packet.pts = previous, (packet.pts if packet.pts is not None else previous) + lag
+        self.last_dts[index] = packet.dts
+        self.end = max(self.end, (packet.pts + (packet.duration or 0)) * base)
+        packet.stream = self.targets[index]
+        self.out.mux(packet)
+        self.written += 1
 
 
 def _reason(exc: Exception) -> str:

@@ -136,6 +136,9 @@ class BotUploads:
         new_media = None if media_row else self._new_media(user_id, recording["id"], meta, now)
         media_row = media_row or new_media
         assert media_row is not None
+        if recording["status"] != "in_progress":  # the new media reopens it until that one is done
+            recording = {**recording, "status": "in_progress", "completed_at": None, "error_message": None}
+            self.index.set_status(recording["id"], "in_progress", now)
 
         # Stored as sent: a chunk is never refused for its bytes (the master says what became of them).
         key = chunk_key(media_row["storage_key"], meta.chunk_seq)
@@ -199,7 +202,9 @@ class BotUploads:
     ) -> None:
         if recording is not None and meeting is not None and recording["meeting_id"] != meeting.meeting_id:
             raise Forbidden("this session belongs to another meeting than the meeting token's")
-        if recording is not None and recording["status"] != "in_progress":
+        # A finished recording takes no more chunks of its media, but may get a media type it lacks:
+        # Vexa's bot sends the video in one upload as it leaves, after the audio was finalized.
+        if recording is not None and recording["status"] != "in_progress" and media_row is not None:
             raise Conflict(
                 f"recording {recording['id']} is already {recording['status']}; start a new session"
             )
