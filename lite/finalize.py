@@ -13,7 +13,6 @@ import json
 import logging
 import shutil
 import tempfile
-import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,28 +26,13 @@ from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import LiteError
 from lite.index import Index, Row
+from lite.session_locks import SessionLocks
 from lite.storage import Storage
 from lite.webhooks import Notifier
 
 log = logging.getLogger("lite.finalize")
 BLOCK = 1024 * 1024
 FINISHED_FIELDS = ("state", "file_size_bytes", "sha256", "duration_seconds", "extra", "updated_at")
-
-
-class SessionLocks:
-    """One lock per bot session: chunks and finalization of a recording never interleave."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-
-    def __call__(self, user_id: int, session_uid: str) -> asyncio.Lock:
-        key = (user_id, session_uid)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
 
 
 def missing_ranges(chunks: list[Row], final_seq: int | None) -> list[list[int]]:
@@ -91,14 +75,20 @@ async def _file_blocks(path: Path) -> AsyncIterator[bytes]:
 
 class Finalizer:
     def __init__(
-        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, notifier: Notifier
+        self,
+        settings: Settings,
+        index: Index,
+        storage: Storage,
+        catalog: Catalog,
+        notifier: Notifier,
+        locks: SessionLocks,
     ) -> None:
         self.settings = settings
         self.index = index
         self.storage = storage
         self.catalog = catalog
         self.notifier = notifier
-        self.locks = SessionLocks()
+        self.locks = locks
         self.shared = settings.storage_backend != "local"
         self.workdir = settings.data_dir / "tmp"
 

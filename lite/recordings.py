@@ -25,6 +25,7 @@ from lite.index import Index, ListQuery, Row
 from lite.keys import check_session_uid, media_key, media_name
 from lite.multipart import FilePart
 from lite.playback import MediaSource
+from lite.session_locks import SessionLocks
 from lite.sources import chunks_source, master_source
 from lite.storage import Storage, Stored
 
@@ -162,8 +163,11 @@ def _duration_field(fields: dict[str, str]) -> float | None:
 
 
 class Recordings:
-    def __init__(self, settings: Settings, index: Index, storage: Storage, catalog: Catalog) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, locks: SessionLocks
+    ) -> None:
         self.settings = settings
+        self.locks = locks
         self.index = index
         self.storage = storage
         self.catalog = catalog
@@ -301,7 +305,12 @@ class Recordings:
         return recording_out(row, self.index.media_for([recording_id]))
 
     async def delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
-        await self._recording(user_id, recording_id)
+        row = await self._recording(user_id, recording_id)
+        async with self.locks(user_id, row["session_uid"]):  # waits for a finalize in progress
+            await self._recording(user_id, recording_id)  # deleted while this one waited: 404
+            return await self._delete(user_id, recording_id)
+
+    async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
         # The manifest goes first: from then on no rebuild or replica brings the recording back.
         await self.catalog.delete_manifest(user_id, recording_id)
         for media_row in self.index.media_for([recording_id]):

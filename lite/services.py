@@ -18,6 +18,7 @@ from lite.finalize import Finalizer
 from lite.index import Index
 from lite.keyfiles import ensure_secret
 from lite.recordings import Recordings
+from lite.session_locks import SessionLocks
 from lite.storage import Storage, make_storage
 from lite.tokens import PlaybackTokens
 from lite.waveform import Waveforms
@@ -125,14 +126,15 @@ async def build_services(settings: Settings) -> Services:
     playback_key = ensure_secret(
         settings.playback_signing_key, settings.data_dir / "playback-signing-key", "PLAYBACK_SIGNING_KEY"
     )
-    finalizer = Finalizer(settings, index, storage, catalog, notifier)
+    locks = SessionLocks()
+    finalizer = Finalizer(settings, index, storage, catalog, notifier, locks)
     return Services(
         settings=settings,
         index=index,
         storage=storage,
         auth=auth,
         catalog=catalog,
-        recordings=Recordings(settings, index, storage, catalog),
+        recordings=Recordings(settings, index, storage, catalog, locks),
         finalizer=finalizer,
         notifier=notifier,
         bot_uploads=BotUploads(settings, index, storage, catalog, finalizer),

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lite.bot_auth import BotIdentity
 from lite.catalog import manifest_key
 from lite.config import Settings
 from lite.multipart import FilePart
@@ -55,7 +56,7 @@ async def send_chunk(
     services: Services, user_id: int, data: bytes, session: str, seq: int, final: bool
 ) -> None:
     meta = {"session_uid": session, "format": "wav", "chunk_seq": seq, "is_final": final}
-    await services.bot_uploads.upload_chunk(user_id, _form(data, metadata=json.dumps(meta)))
+    await services.bot_uploads.upload_chunk(BotIdentity(user_id), _form(data, metadata=json.dumps(meta)))
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
