@@ -24,16 +24,12 @@ from dataclasses import dataclass
 import jwt
 
 from lite.auth import Auth
-from lite.errors import LiteError
+from lite.errors import Forbidden
 from lite.recordings import check_meeting_id
 
 log = logging.getLogger("lite.bot_auth")
 AUDIENCE, ISSUER, SCOPE = "transcription-collector", "meeting-api", "transcribe:write"
 PLATFORMS = ("google_meet", "teams", "zoom")
-
-
-class Forbidden(LiteError):
-    status_code = 403  # what Vexa v0.10.7 answers for a missing, bad or expired token
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from typing import IO
 from anyio import to_thread
 
 from lite import media
-from lite.bot_auth import BotIdentity, Forbidden, Meeting
+from lite.bot_auth import BotIdentity, Meeting
 from lite.catalog import Catalog
 from lite.chunk_meta import FIELDS, ChunkMeta
 from lite.clock import now_iso
 from lite.config import Settings
-from lite.errors import BadInput, Conflict, NotFound, TooLarge
+from lite.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge
 from lite.finalize import Finalizer, is_ready
 from lite.ids import new_id
 from lite.index import Index, Row

@@ -45,3 +45,13 @@ class StorageFull(LiteError):
 
 class StorageUnavailable(LiteError):
     status_code = 503
+
+
+class Busy(LiteError):
+    """A bound the server keeps on purpose is reached: 503 with Retry-After, come back later."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -8,14 +8,15 @@ from typing import BinaryIO
 
 import av
 
+from lite.media_open import open_media
+
 
 def probe_duration(path: Path | BinaryIO) -> float | None:
     """The duration in seconds that the container states, or None if unknown or unreadable.
 
     Accepts a path or a readable stream (a stream need not seek: only the headers are read)."""
     try:
-        source = str(path) if isinstance(path, Path) else path
-        with av.open(source, metadata_errors="ignore") as container:
+        with open_media(path) as container:  # only Lite's demuxers, chosen by the file's bytes
             if container.duration is not None and container.duration >= 0:
                 seconds = container.duration / av.time_base
             else:

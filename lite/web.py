@@ -46,7 +46,9 @@ def _bounded_errors(extra: object) -> object:
 
 
 def _lite_error(request: Request, exc: LiteError) -> Response[dict[str, str]]:
-    return Response({"detail": _bounded(exc.detail)}, status_code=exc.status_code)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Response({"detail": _bounded(exc.detail)}, status_code=exc.status_code, headers=headers)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, object]]:

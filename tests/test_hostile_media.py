@@ -1,0 +1,118 @@
+"""Media from strangers is opened by rule and decoded within bounds: files that describe network
+streams or point at other files are not followed, a file that decodes to far more audio than its
+size can hold is refused, and slow level overviews queue boundedly in a pool of their own while
+/raw goes on. The hostile files are made here, by hand."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lite import waveform
+from lite.errors import UnsupportedMedia
+from lite.media_open import open_media
+from lite.probe import probe_duration
+from tests.mediarecorder import wav_bytes
+from tests.test_api_recordings import upload
+from tests.test_bot_upload import UPLOAD
+
+SDP = b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0\r\n"
+
+
+def wav_header(rate: int, data_size: int, bits: int = 8, channels: int = 1) -> bytes:
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, bits)
+    return b"RIFF" + struct.pack("<I", 36 + data_size) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + \
+        b"data" + struct.pack("<I", data_size)  # fmt: skip
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Path:
+    """A real recording outside the uploaded file: what reference-following formats would read."""
+    target = tmp_path / "private.wav"
+    target.write_bytes(wav_bytes(2.0))
+    return target
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        SDP,
+        b"ffconcat version 1.0\nfile 'TARGET'\n",
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile://TARGET\n#EXT-X-ENDLIST\n",
+        b"file 'TARGET'\n",
+    ],
+    ids=["sdp", "ffconcat", "hls", "concat"],
+)
+def test_files_that_point_elsewhere_are_not_followed(tmp_path: Path, elsewhere: Path, content: bytes) -> None:
+    upload_file = tmp_path / "upload.bin"
+    upload_file.write_bytes(content.replace(b"TARGET", str(elsewhere).encode()))
+    started = time.monotonic()
+    assert probe_duration(upload_file) is None  # probing found the private file's 2 s before
+    assert time.monotonic() - started < 2  # no socket waited on
+    with pytest.raises(UnsupportedMedia, match="supported: WAV"):
+        open_media(upload_file)
+
+
+def test_a_file_named_like_an_image_sequence_is_not_a_pattern(tmp_path: Path, elsewhere: Path) -> None:
+    pattern = tmp_path / "frame-%03d.wav"
+    pattern.write_bytes(b"not media at all")
+    with pytest.raises(UnsupportedMedia):
+        open_media(pattern)
+
+
+def test_audio_that_decodes_to_far_more_than_its_size_holds_is_refused() -> None:
+    """A 1 Hz WAV: every byte is a second. 200 KB would be 55 hours of levels to compute."""
+    data = 200_000
+    bomb = wav_header(rate=1, data_size=data) + bytes(range(256)) * (data // 256)
+    with pytest.raises(waveform.NoAudioLevels, match="more than a file of this size holds"):
+        waveform.window_peaks(io.BytesIO(bomb), size=len(bomb))
+
+
+def test_a_bot_chunk_that_describes_a_network_stream_gets_a_415_overview_not_a_hang(
+    api: httpx.Client,
+) -> None:
+    meta = '{"session_uid": "sdp-bot", "format": "wav", "chunk_seq": 0, "is_final": true}'
+    ack = api.post(UPLOAD, files={"file": ("c.wav", SDP)}, data={"metadata": meta}).json()
+    recording = api.get(f"/recordings/{ack['recording_id']}").json()
+    path = f"/recordings/{recording['id']}/media/{recording['media_files'][0]['id']}/waveform"
+    started = time.monotonic()
+    answer = api.get(path)
+    assert (answer.status_code, time.monotonic() - started < 2) == (415, True)
+    assert "supported" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("backend", ["local"], indirect=True)
+def test_slow_overviews_queue_boundedly_and_raw_goes_on(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = waveform.window_peaks
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(0.5)  # a long meeting's decode
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(waveform, "window_peaks", slow)
+    recordings = [upload(api, wav_bytes(0.3, freq=200 + 10 * n)).json() for n in range(14)]
+    paths = [f"/recordings/{r['id']}/media/{r['media_files'][0]['id']}" for r in recordings]
+    with ThreadPoolExecutor(len(paths)) as pool:
+        answers = list(pool.map(lambda p: api.get(p + "/waveform"), paths))
+        started = time.monotonic()
+        assert api.get(paths[0] + "/raw").status_code == 200
+        raw_seconds = time.monotonic() - started
+    statuses = sorted(a.status_code for a in answers)
+    busy = [a for a in answers if a.status_code == 503]
+    assert statuses.count(200) == waveform.DECODE_WORKERS + waveform.MAX_WAITING
+    assert busy and all(a.headers.get("Retry-After") for a in busy)
+    assert raw_seconds < 2.0
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "local")
