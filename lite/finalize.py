@@ -24,7 +24,7 @@ from lite.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
 from lite.catalog import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
-from lite.errors import LiteError
+from lite.errors import Conflict, LiteError, NotFound
 from lite.index import Index, Row
 from lite.session_locks import SessionLocks
 from lite.storage import Storage
@@ -131,6 +131,21 @@ class Finalizer:
             await self._drop_chunks(recording["id"])
             self.notifier.recording_completed(updated, media_rows)
         return status
+
+    async def retry(self, user_id: int, recording_id: int) -> str:
+        """Assemble a failed recording again from the chunks it kept (after a fix, or once its
+        missing chunks arrived). Only a failed recording: a completed one has no chunks left."""
+        recording = self.index.get_recording(user_id, recording_id)
+        if recording is None:
+            raise NotFound("recording not found")
+        async with self.locks(user_id, recording["session_uid"]):
+            recording = self.index.get_recording(user_id, recording_id)
+            if recording is None or recording["status"] != "failed":
+                raise Conflict("only a failed recording can be finalized again")
+            for media_row in self.index.media_for([recording_id]):
+                if self.index.chunks_of(media_row["id"]):
+                    self.index.finish_media(media_row["id"], {"state": "receiving"})
+            return await self.finalize(recording, force=True)
 
     async def _assemble_media(self, media_row: Row, chunks: list[Row], joined: bool = False) -> Row:
         """Store the master (`joined`: the chunks' bytes as they are); the new media row is returned,

@@ -19,6 +19,7 @@ from tests.conftest import ADMIN_TOKEN, LiveServer, new_user_key, start_server
 from tests.mediarecorder import chromium_page, play_in_chromium, record_chunks, serve_directory
 from tests.procserver import ServerProcess
 from tests.test_bot_upload import pcm_of, raw_of, send_chunk, wav_chunks
+from tests.vexabot import VexaBot, mint_meeting_token
 
 
 def test_killing_the_server_mid_recording_loses_no_acknowledged_chunk(
@@ -38,6 +39,36 @@ def test_killing_the_server_mid_recording_loses_no_acknowledged_chunk(
                 assert send_chunk(api, chunks[seq], seq, final=seq == 5).status_code == 201
             [recording] = api.get("/recordings").json()["recordings"]
             assert recording["status"] == "completed"
+            master = raw_of(api, recording["id"], recording["media_files"][0]["id"])
+        assert pcm_of(master) == b"".join(pcm_of(c) for c in chunks)
+    finally:
+        server.stop()
+
+
+def test_a_vexa_bot_killed_server_and_empty_final_lose_no_acknowledged_chunk(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Vexa's bot (MeetingToken, its form, its retries): the server is killed after three
+    acknowledged chunks, the bot goes on after the restart and ends with the empty final chunk."""
+    secret = "vexa-admin-token"
+    server = ServerProcess(env | {"LOCAL_STORAGE_FSYNC": "true", "ADMIN_TOKEN": secret},
+                           tmp_path / "server.log").start()  # fmt: skip
+    try:
+        chunks = wav_chunks(6)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            bot = VexaBot(client, mint_meeting_token(secret, user_id=31337, meeting_id=5), meeting_id=5)
+            for seq in range(3):
+                assert bot.chunk(chunks[seq], seq, final=False).status_code == 201
+            server.kill()
+            server.start()
+            for seq in range(3, 6):
+                assert bot.chunk(chunks[seq], seq, final=False).status_code == 201
+            done = bot.chunk(b"", 6, final=True)
+            assert (done.status_code, done.json()["status"]) == (201, "completed"), done.text
+        with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}) as admin:
+            key = admin.post("/admin/users/31337/tokens").json()["token"]
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30) as api:
+            recording = api.get(f"/recordings/{done.json()['recording_id']}").json()
             master = raw_of(api, recording["id"], recording["media_files"][0]["id"])
         assert pcm_of(master) == b"".join(pcm_of(c) for c in chunks)
     finally:

@@ -201,3 +201,35 @@ def test_an_in_progress_download_on_any_backend_points_at_what_has_arrived(
                      headers={"X-API-Key": recording["key"]}).json()  # fmt: skip
     assert link["url"].startswith("/recordings/")  # not a presigned URL of a master that isn't there
     assert httpx.get(vexa.url + link["url"], headers={"X-API-Key": recording["key"]}).content == first
+
+
+def test_a_failed_recording_keeps_its_chunks_and_can_be_finalized_again(
+    vexa: LiveServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An assembler that fails once (a bug, since fixed): the chunks were kept, so a retry makes the
+    recording whole."""
+    from lite import finalize
+    from lite.assemble import AssemblyError
+
+    real = finalize.assemble_wav
+    failures = iter([AssemblyError("a bug in this version")])
+
+    def flaky(*args: object) -> object:
+        for failure in failures:
+            raise failure
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(finalize, "assemble_wav", flaky)
+    vexa_bot = bot(client)
+    chunks = wav_chunks(2)
+    for seq, data in enumerate(chunks):
+        vexa_bot.chunk(data, seq, final=seq == 1)
+    recording = owner_view(vexa, vexa_bot.sent[-1].json()["recording_id"])
+    assert (recording["status"], "a bug in this version" in recording["error_message"]) == ("failed", True)
+    path = f"{vexa.url}/recordings/{recording['id']}"
+    again = httpx.post(f"{path}/finalize", headers={"X-API-Key": recording["key"]})
+    assert again.status_code == 200, again.text
+    assert (again.json()["status"], again.json()["error_message"]) == ("completed", None)
+    assert pcm_of(master_of(vexa, recording)) == b"".join(pcm_of(c) for c in chunks)
+    twice = httpx.post(f"{path}/finalize", headers={"X-API-Key": recording["key"]})
+    assert twice.status_code == 409

@@ -64,6 +64,17 @@ class RecordingsController(Controller):
     ) -> dict[str, Any]:
         return await services(state).recordings.delete(user_id, recording_id)
 
+    @post(
+        "/{recording_id:int}/finalize",
+        status_code=200,
+        summary="Assemble a failed recording again from the chunks it kept",
+    )
+    async def finalize_again(
+        self, state: State, user_id: NamedDependency[int], recording_id: int = RecordingId
+    ) -> dict[str, Any]:
+        await services(state).finalizer.retry(user_id, recording_id)
+        return await services(state).recordings.get(user_id, recording_id)
+
     @get(
         "/{recording_id:int}/media/{media_id:int}/download",
         summary="Where to download a media file; raw_url carries a playback token for media elements",
