@@ -1,5 +1,5 @@
 """Fill a Lite index with COUNT completed recordings (one audio file each) for one user, directly
-through SQLite: the schema comes from lite.index.Index, the rows go in with executemany in one
+through SQLite: the schema comes from lite.catalog.index.Index, the rows go in with executemany in one
 transaction (the count triggers keep `total` exact). Run by run.py against a stopped server:
     python bench/gen_index.py --repo REPO --db DATA_DIR/lite.db --user-id ID --count 1000000
 The recordings exist only in the index, not in storage: listing reads only the index on the local
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--count", required=True, type=int)
     args = parser.parse_args()
     sys.path.insert(0, str(args.repo))
-    from lite.index import Index  # the checkout under test, for its schema
+    from lite.catalog.index import Index  # the checkout under test, for its schema
 
     started = time.monotonic()
     Index(args.db).close()  # the schema, exactly as the server creates it

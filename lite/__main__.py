@@ -1,5 +1,5 @@
 import sys
 
-from lite.cli import main
+from lite.ops.cli import main
 
 sys.exit(main())

@@ -8,21 +8,21 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lite.auth import Auth, ensure_admin_token
-from lite.bot_auth import BotCredentials
-from lite.bot_uploads import BotUploads
-from lite.catalog import Catalog, RebuildProgress
+from lite.accounts.auth import Auth, ensure_admin_token
+from lite.accounts.bot_auth import BotCredentials
+from lite.accounts.keyfiles import ensure_secret
+from lite.accounts.playback_tokens import PlaybackTokens
+from lite.catalog.index import Index
+from lite.catalog.manifests import Catalog, RebuildProgress
 from lite.config import ConfigError, Settings
 from lite.errors import LiteError
-from lite.finalize import Finalizer
-from lite.index import Index
-from lite.keyfiles import ensure_secret
-from lite.recordings import Recordings
-from lite.session_locks import SessionLocks
+from lite.media.waveform import Waveforms
+from lite.recordings.service import Recordings
+from lite.sessions.bot_uploads import BotUploads
+from lite.sessions.finalize import Finalizer
+from lite.sessions.locks import SessionLocks
+from lite.sessions.webhooks import Notifier
 from lite.storage import Storage, make_storage
-from lite.tokens import PlaybackTokens
-from lite.waveform import Waveforms
-from lite.webhooks import Notifier
 
 log = logging.getLogger("lite")
 

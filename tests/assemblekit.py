@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import pytest
 
-from lite.assemble import Assembled, assemble_wav, assemble_webm
+from lite.media.assemble import Assembled, assemble_wav, assemble_webm
 from tests.mediarecorder import record
 
 SECONDS = 6.0

@@ -18,8 +18,8 @@ import pytest
 import uvicorn
 
 from lite.config import Settings, load_settings
+from lite.http.app import create_app
 from lite.services import build_services
-from lite.web import create_app
 from tests import s3servers
 from tests.s3servers import free_port, wait_for_port
 

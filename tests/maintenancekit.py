@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from lite.bot_auth import BotIdentity
-from lite.catalog import manifest_key
+from lite.accounts.bot_auth import BotIdentity
+from lite.catalog.manifests import manifest_key
 from lite.config import Settings
-from lite.multipart import FilePart
+from lite.http.multipart import FilePart
+from lite.ops.verify import Report, Verifier
 from lite.services import Services, build_services
 from lite.storage import Storage
-from lite.verify import Report, Verifier
 from tests.mediarecorder import wav_bytes
 from tests.procserver import ROOT
 

@@ -7,7 +7,7 @@ import stat
 import httpx
 import pytest
 
-from lite.auth import ensure_admin_token
+from lite.accounts.auth import ensure_admin_token
 from tests.conftest import LiveServer, new_user_key
 
 

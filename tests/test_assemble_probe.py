@@ -1,4 +1,4 @@
-"""probe_duration (lite.probe): a missing, empty or unreadable file has no duration, never an error."""
+"""probe_duration (lite.media.probe): a missing, empty or unreadable file has no duration, never an error."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lite.assemble import probe_duration
+from lite.media.assemble import probe_duration
 from tests.mediarecorder import wav_bytes
 
 

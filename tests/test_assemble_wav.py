@@ -1,4 +1,4 @@
-"""WAV assembly (lite.assemble_wav): what the master holds.
+"""WAV assembly (lite.media.assemble_wav): what the master holds.
 
 Chunks are joined under one header with correct sizes, every sample in order; chunks after the first
 may be raw PCM continuing chunk 0's format, split frames are carried over, and RIFF layouts the
@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import pytest
 
-from lite.assemble import Assembled, assemble_wav, probe_duration
+from lite.media.assemble import Assembled, assemble_wav, probe_duration
 from tests.assemblekit import assemble_to_bytes, read_wave, streams, wav_file
 from tests.mediarecorder import pcm_samples, wav_bytes
 

@@ -1,4 +1,4 @@
-"""WAV assembly (lite.assemble_wav): what is refused, with a sentence saying why.
+"""WAV assembly (lite.media.assemble_wav): what is refused, with a sentence saying why.
 
 A later chunk in another format or container, a first chunk that is not WAV, a broken or compressed
 WAV, and no chunks at all are AssemblyErrors naming the chunk and the reason.
@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from lite.assemble import AssemblyError, assemble_wav
+from lite.media.assemble import AssemblyError, assemble_wav
 from tests.assemblekit import streams, wav_file
 from tests.mediarecorder import wav_bytes
 

@@ -1,4 +1,4 @@
-"""WAV assembly (lite.assemble_wav) streams: chunks are only read, sizes are bounded, memory stays small.
+"""WAV assembly (lite.media.assemble_wav) streams: chunks are only read, sizes are bounded, memory small.
 
 Chunks that return short reads and cannot seek (like sockets or S3 bodies) work; a master over the
 4 GiB a WAV file can hold is refused exactly at the limit; 200 MB of PCM passes in a few MiB of memory.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lite.assemble import AssemblyError, assemble_wav
+from lite.media.assemble import AssemblyError, assemble_wav
 from tests.assemblekit import assemble_to_bytes, read_wave, wav_file
 from tests.mediarecorder import pcm_samples, wav_bytes
 

@@ -1,4 +1,4 @@
-"""WebM assembly (lite.assemble_webm): MediaRecorder chunks are remuxed into a seekable master.
+"""WebM assembly (lite.media.assemble_webm): MediaRecorder chunks are remuxed into a seekable master.
 
 Real MediaRecorder chunks from headless Chromium are concatenated and remuxed without re-encoding,
 so that the master has a Duration and Cues (which the raw concatenation lacks), decodes to the end,
@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import pytest
 
-from lite.assemble import assemble_webm, probe_duration
+from lite.media.assemble import assemble_webm, probe_duration
 from tests.assemblekit import (
     SECONDS,
     Masters,

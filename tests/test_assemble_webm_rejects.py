@@ -1,4 +1,4 @@
-"""WebM assembly (lite.assemble_webm): what is refused, and that a refusal leaves no file behind.
+"""WebM assembly (lite.media.assemble_webm): what is refused, and that a refusal leaves no file behind.
 
 A recording without its first chunk (the EBML header), chunks in another container, empty chunks and
 EBML garbage are AssemblyErrors; neither the master nor the temporary concatenation is left.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lite.assemble import AssemblyError, assemble_webm
+from lite.media.assemble import AssemblyError, assemble_webm
 from tests.assemblekit import (
     Recording,
     fixture_recording,  # noqa: F401 - a fixture

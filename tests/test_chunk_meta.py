@@ -9,9 +9,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lite.chunk_meta import ChunkMeta, parse_seq
 from lite.errors import BadInput
-from lite.finalize import missing_ranges
+from lite.sessions.chunk_meta import ChunkMeta, parse_seq
+from lite.sessions.finalize import missing_ranges
 
 MOST = 100_000
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30))

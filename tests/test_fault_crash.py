@@ -9,7 +9,7 @@ An upload can be committed and the process killed before its 201 leaves: the cli
 ("cut"). Such a recording may be visible after the restart, and is then complete and byte-identical.
 What must never be visible is anything the server refused, or a partial file.
 
-After each restart the snapshot waits for the server's first reconciliation pass (lite.reconcile),
+After each restart the snapshot waits for the server's first reconciliation pass (lite.catalog.reconcile),
 which removes what the kill left; on minio its grace is 0 (no load runs while it does).
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lite.reconcile import DONE as RECONCILED
+from lite.catalog.reconcile import DONE as RECONCILED
 from tests.conftest import ADMIN_TOKEN, backend_env, new_user_key, s3_client
 from tests.faultkit import (
     LONG,

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lite import waveform
 from lite.errors import UnsupportedMedia
-from lite.media_open import open_media
-from lite.probe import probe_duration
+from lite.media import waveform
+from lite.media.opening import open_media
+from lite.media.probe import probe_duration
 from tests.mediarecorder import wav_bytes
 from tests.test_api_recordings import upload
 from tests.test_bot_upload import UPLOAD

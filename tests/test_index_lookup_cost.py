@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lite.index import Index, ListQuery
+from lite.catalog.index import Index, ListQuery
 
 FEW, MANY = 20, 20_000
 USER = 1

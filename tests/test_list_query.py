@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lite.index import Index, ListQuery, Row
+from lite.catalog.index import Index, ListQuery, Row
 
 STATUSES = ("in_progress", "completed", "failed")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lite.config import MiB
-from lite.migrate import PREFIXES, Journal, Migration, Progress, Summary, target_settings
+from lite.ops.migrate import PREFIXES, Journal, Migration, Progress, Summary, target_settings
 from lite.services import open_storage
 from lite.storage import Storage
 from tests.conftest import backend_env, s3_client

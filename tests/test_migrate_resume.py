@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lite.catalog import parse_manifest
+from lite.catalog.index import Index, ListQuery
+from lite.catalog.manifests import parse_manifest
 from lite.config import Settings, load_settings
-from lite.index import Index, ListQuery
 from lite.services import build_services
 from tests.conftest import backend_env, s3_client
 from tests.maintenancekit import run_cli, send_chunk, upload, variant

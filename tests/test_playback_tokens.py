@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from lite.accounts.playback_tokens import Grant, PlaybackTokens, TokenError, sign, verify
 from lite.config import Settings, load_settings
-from lite.tokens import Grant, PlaybackTokens, TokenError, sign, verify
 from tests.conftest import ADMIN_TOKEN, LiveServer, new_user_key, start_server
 from tests.test_api_recordings import WAV, upload
 
@@ -317,7 +317,7 @@ def test_rotating_the_signing_key_invalidates_old_tokens(generated_key_settings:
 def test_access_log_lines_never_show_a_playback_token() -> None:
     import logging
 
-    from lite.server import RedactTokens
+    from lite.http.server import RedactTokens
 
     record = logging.LogRecord(
         "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',

@@ -1,4 +1,4 @@
-"""The Range / If-Range rules of lite.ranges, one behaviour per case (RFC 9110 §14, §13.1.5)."""
+"""The Range / If-Range rules of lite.http.ranges, one behaviour per case (RFC 9110 §14, §13.1.5)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from lite.ranges import (
+from lite.http.ranges import (
     UNSATISFIABLE,
     ByteRange,
     Unsatisfiable,

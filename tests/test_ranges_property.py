@@ -14,7 +14,7 @@ from datetime import datetime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from lite.ranges import (
+from lite.http.ranges import (
     UNSATISFIABLE,
     ByteRange,
     Unsatisfiable,

@@ -1,4 +1,4 @@
-"""The fast path of /raw (lite/routes/raw_fast.py) answers exactly what the Litestar route answers,
+"""The fast path of /raw (lite/http/routes/raw_fast.py) answers exactly what the Litestar route answers,
 leaves every other request shape to Litestar, and stops reading when the client hangs up."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lite import playback
-from lite.routes import raw_fast
+from lite.http import playback
+from lite.http.routes import raw_fast
 from tests.conftest import LiveServer
 from tests.test_api_recordings import upload
 

@@ -1,4 +1,4 @@
-"""The reconciliation after a start (lite.reconcile): what requests killed mid-way left is cleaned up,
+"""The reconciliation after a start (lite.catalog.reconcile): what requests killed mid-way left is cleaned up,
 and nothing a live request is writing, nothing still receiving and nothing Lite did not write is
 touched. The cases run on local, minio and s3 (moto), through the service layer; the last one starts
 the server.
@@ -18,16 +18,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lite import reconcile
-from lite.bot_uploads import chunk_key
-from lite.catalog import manifest_key
+from lite.catalog import reconcile
+from lite.catalog.manifests import manifest_key
+from lite.catalog.reconcile import Reconciler
 from lite.config import ConfigError, Settings, load_settings
 from lite.errors import StorageUnavailable
 from lite.ids import new_id
-from lite.reconcile import Reconciler
+from lite.ops.verify import Verifier
 from lite.services import Services, build_services, open_storage
+from lite.sessions.bot_uploads import chunk_key
 from lite.storage import ObjectInfo
-from lite.verify import Verifier
 from tests.conftest import start_server
 from tests.faultkit import wait_until
 from tests.maintenancekit import WAV, send_chunk, upload, variant
@@ -123,7 +123,7 @@ async def test_what_lite_did_not_write_is_left_for_an_operator(
     foreign = ["recordings/1/2/other-software.wav", "recordings/notes.txt"]  # user 1 is no Lite user
     for key in foreign:
         await lite.services.storage.put_bytes(key, WAV)
-    with caplog.at_level(logging.WARNING, logger="lite.reconcile"):
+    with caplog.at_level(logging.WARNING, logger="lite.catalog.reconcile"):
         outcome = await restarted(lite.services).reconcile()
     assert outcome.deleted == []
     assert sorted((f.kind, f.key) for f in outcome.left) == [("orphan", key) for key in sorted(foreign)]
@@ -139,7 +139,7 @@ async def test_more_orphans_than_a_crash_leaves_are_all_kept_and_reported(
     orphans = [lite.orphan_key() for _ in range(3)]
     for key in orphans:
         await lite.services.storage.put_bytes(key, WAV)
-    with caplog.at_level(logging.ERROR, logger="lite.reconcile"):
+    with caplog.at_level(logging.ERROR, logger="lite.catalog.reconcile"):
         outcome = await restarted(lite.services).reconcile()
     assert (outcome.deleted, sorted(outcome.withheld)) == ([], sorted(orphans))
     assert set(orphans) <= await lite.keys()
@@ -226,7 +226,7 @@ async def test_a_pass_that_fails_while_storage_is_down_is_tried_again(
     orphan = lite.orphan_key()
     await storage.put_bytes(orphan, WAV)
     await asyncio.sleep(0.01)  # so that the orphan is older than the start, on local
-    with caplog.at_level(logging.INFO, logger="lite.reconcile"):
+    with caplog.at_level(logging.INFO, logger="lite.catalog.reconcile"):
         await restarted(lite.services).run()  # returns: once the pass succeeded, nothing is left to do
     assert "not reconciled with the index yet: the object store did not answer" in caplog.text
     assert caplog.text.count(reconcile.DONE) == 1
@@ -278,7 +278,7 @@ def test_the_server_reconciles_in_the_background_after_it_starts(
 ) -> None:
     """Ready at once (start_server waits for /readyz), and the orphan goes shortly after."""
     settings = dataclasses.replace(settings, reconcile_grace_seconds=0)
-    caplog.set_level(logging.INFO, logger="lite.reconcile")  # the pass's own account, if it fails
+    caplog.set_level(logging.INFO, logger="lite.catalog.reconcile")  # the pass's own account, if it fails
 
     async def killed_upload() -> tuple[str, str]:
         services = await build_services(settings)
@@ -296,7 +296,7 @@ def test_the_server_reconciles_in_the_background_after_it_starts(
     live = start_server(settings)
     try:
         gone = wait_until(lambda: orphan not in asyncio.run(_stored(settings)), timeout=30)
-        assert gone, [r.getMessage() for r in caplog.records if r.name == "lite.reconcile"]
+        assert gone, [r.getMessage() for r in caplog.records if r.name == "lite.catalog.reconcile"]
         assert kept in asyncio.run(_stored(settings))
     finally:
         live.stop()

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lite.catalog import Catalog
+from lite.catalog.manifests import Catalog
 from tests.faultkit import random_wav
 from tests.test_bot_upload import send_chunk, wav_chunks
 

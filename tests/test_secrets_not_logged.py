@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from lite.config import load_settings
-from lite.server import QUIET_LIBRARIES, quiet_libraries
+from lite.http.server import QUIET_LIBRARIES, quiet_libraries
 from tests.conftest import backend_env, start_server
 from tests.faultkit import random_wav, wait_until
 from tests.procserver import ServerProcess
@@ -182,7 +182,7 @@ def test_the_app_logs_no_secret_to_any_logger_at_debug(
     env = _env(backend_name, tmp_path, moto, webhook, found)
     caplog.set_level(logging.DEBUG)
     levels = {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
-    quiet_libraries()  # the logging set-up `python app.py` does (lite.server.main)
+    quiet_libraries()  # the logging set-up `python app.py` does (lite.http.server.main)
     live = start_server(load_settings(env))
     try:
         _workload(live.url, env["ADMIN_API_TOKEN"], found)

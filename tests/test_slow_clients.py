@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lite.connections import ConnectionLimits
-from lite.server import RateLimitedLoopErrors
+from lite.http.connections import ConnectionLimits
+from lite.http.server import RateLimitedLoopErrors
 from tests.conftest import ADMIN_TOKEN, backend_env
 from tests.procserver import ServerProcess
 

@@ -13,9 +13,9 @@ import anyio
 import httpx
 import pytest
 
-from lite import web
-from lite.catalog import Catalog
+from lite.catalog.manifests import Catalog
 from lite.config import ConfigError, Settings
+from lite.http import app as web
 from lite.services import build_services
 from tests.conftest import ADMIN_TOKEN, LiveServer, backend_env, start_server
 from tests.faultkit import random_wav, wait_until

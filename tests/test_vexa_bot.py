@@ -208,8 +208,8 @@ def test_a_failed_recording_keeps_its_chunks_and_can_be_finalized_again(
 ) -> None:
     """An assembler that fails once (a bug, since fixed): the chunks were kept, so a retry makes the
     recording whole."""
-    from lite import finalize
-    from lite.assemble import AssemblyError
+    from lite.media.assemble import AssemblyError
+    from lite.sessions import finalize
 
     real = finalize.assemble_wav
     failures = iter([AssemblyError("a bug in this version")])

@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from lite.waveform import NoAudioLevels, fold, window_peaks
+from lite.media.waveform import NoAudioLevels, fold, window_peaks
 from tests.mediarecorder import pcm_samples, wav_bytes
 from tests.test_api_recordings import upload
 

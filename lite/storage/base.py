@@ -1,7 +1,7 @@
 """The storage interface every backend implements.
 
 Keys are logical (`recordings/<user_id>/<recording_id>/<session_uid>.<ext>`) and identical on
-every backend; building them is lite.keys' job, so backends only ever see validated keys.
+every backend; building them is lite.catalog.keys' job, so backends only ever see validated keys.
 """
 
 from __future__ import annotations

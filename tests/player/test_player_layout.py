@@ -31,7 +31,7 @@ PHONE = {"width": 390, "height": 844}
 def fill_for_screenshot(api: httpx.Client) -> None:
     upload(api, wav_bytes(1.0), "intro.wav", meeting_id="4711")
     upload(api, video_webm(4), "demo.webm", media_type="video", meeting_id="design-review")
-    metadata = {"session_uid": "live-call", "media_type": "audio", "format": "wav", "chunk_seq": 0}
+    metadata = {"session_uid": "live-call", "format": "wav", "chunk_seq": 0, "is_final": False}
     answer = api.post(
         "/internal/recordings/upload",
         files={"file": ("chunk", wav_bytes(2.0))},

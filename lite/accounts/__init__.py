@@ -1,0 +1,1 @@
+"""Users, API keys, playback tokens, bot tokens and the server's own secrets."""

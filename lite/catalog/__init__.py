@@ -1,0 +1,1 @@
+"""The catalog: the SQLite index, the manifests in storage it caches, keys, reconcile, walks."""

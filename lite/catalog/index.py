@@ -1,0 +1,353 @@
+"""The SQLite index (sqlite-utils): users, hashed API keys, recordings and their media files.
+
+Listing stays fast with a million recordings: pages come from a covering index in newest-first
+order, and totals come from a per-user count table kept exact by triggers, not from COUNT(*).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from lite.catalog.schema import ADDED_COLUMNS, SCHEMA
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListQuery:
+    """One page of a user's recordings, newest first: built once by the route from the query string
+    and handed through the service to the index, so the filters are spelled out in one place."""
+
+    limit: int
+    offset: int = 0
+    status: str | None = None
+    session_uid: str | None = None
+    meeting_id: str | None = None
+
+
+class Index:
+    def __init__(self, path: Path | str) -> None:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        # WAL lets readers run during writes; NORMAL is safe against process crashes, and the index
+        # can be rebuilt from storage after a power loss.
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.conn.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})").fetchall()}
+            for name, kind in columns:
+                if name not in present:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def ping(self) -> None:
+        self.db.execute("SELECT 1").fetchone()
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
+        cursor = self.db.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # users and keys
+
+    def insert_user(self, user: Row) -> None:
+        self.db["users"].insert(user)
+
+    def user_by_email(self, email: str) -> Row | None:
+        # Case-insensitive: users stored before emails were lower-cased keep their spelling.
+        sql = "SELECT * FROM users WHERE email = ? COLLATE NOCASE ORDER BY email = ? DESC LIMIT 1"
+        return self._one(sql, (email, email))
+
+    def get_user(self, user_id: int) -> Row | None:
+        return self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+
+    def list_users(self) -> list[Row]:
+        return self._all("SELECT * FROM users ORDER BY created_at, id", ())
+
+    def insert_api_key(self, key: Row) -> None:
+        self.db["api_keys"].insert(key)
+
+    def user_for_key_hash(self, key_hash: str) -> int | None:
+        row = self.db.execute("SELECT user_id FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def get_api_key(self, key_id: int) -> Row | None:
+        return self._one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+
+    def api_key_by_hash(self, key_hash: str) -> Row | None:
+        return self._one("SELECT id, user_id FROM api_keys WHERE key_hash = ?", (key_hash,))
+
+    def delete_api_key(self, key_id: int) -> bool:
+        return self.db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
+
+    # recordings and media
+
+    def insert_recording(self, recording: Row, media: list[Row]) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self._put_new(recording, media)
+
+    def _put_new(self, recording: Row | None, media: list[Row]) -> None:
+        """Insert rows just made. With shared storage their manifest, written just before, may have
+        been indexed already by a replica sync of another request: then these rows replace those.
+        Deleted explicitly (not INSERT OR REPLACE) so that the count triggers see the delete."""
+        if recording is not None:
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording["id"],))
+            self.db["recordings"].insert(recording)
+        for item in media:
+            self.db.execute("DELETE FROM media_files WHERE id = ?", (item["id"],))
+            self.db["media_files"].insert(item)
+
+    def get_recording(self, user_id: int, recording_id: int) -> Row | None:
+        return self._one("SELECT * FROM recordings WHERE id = ? AND user_id = ?", (recording_id, user_id))
+
+    def media_for(self, recording_ids: list[int]) -> list[Row]:
+        if not recording_ids:
+            return []
+        marks = ",".join("?" * len(recording_ids))
+        return self._all(
+            f"SELECT * FROM media_files WHERE recording_id IN ({marks}) ORDER BY recording_id, type",
+            tuple(recording_ids),
+        )
+
+    def get_media(self, user_id: int, recording_id: int, media_id: int) -> Row | None:
+        return self._one(
+            "SELECT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
+            "WHERE m.id = ? AND m.recording_id = ? AND r.user_id = ?",
+            (media_id, recording_id, user_id),
+        )
+
+    def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Row], int]:
+        """The page's rows and how many recordings match in all."""
+        where, params = ["user_id = ?"], [user_id]
+        filters = (
+            ("status", query.status),
+            ("session_uid", query.session_uid),
+            ("meeting_id", query.meeting_id),
+        )
+        for column, value in filters:
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = " AND ".join(where)
+        if query.session_uid is None and query.meeting_id is None:
+            total = self._count(user_id, query.status)
+        else:  # these filters select a handful of rows through their own index
+            total = int(
+                self.db.execute(f"SELECT COUNT(*) FROM recordings WHERE {clause}", params).fetchone()[0]
+            )
+        order, offset, limit = "DESC", query.offset, query.limit
+        if total // 2 < offset < total:
+            # OFFSET walks every row it skips: a page in the older half is found from the oldest end.
+            order, offset, limit = "ASC", max(0, total - offset - limit), min(limit, total - offset)
+        rows = self._all(
+            f"SELECT * FROM recordings WHERE {clause} "
+            f"ORDER BY created_at {order}, id {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return (rows if order == "DESC" else rows[::-1]), total
+
+    def _count(self, user_id: int, status: str | None) -> int:
+        if status is None:
+            row = self.db.execute(
+                "SELECT SUM(n) FROM recording_counts WHERE user_id = ?", (user_id,)
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT n FROM recording_counts WHERE user_id = ? AND status = ?", (user_id, status)
+            ).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def delete_recording(self, recording_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording_id,))
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording_id,))
+
+    def id_taken(self, table: str, row_id: int) -> bool:
+        assert table in ("users", "api_keys", "recordings", "media_files")
+        return self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is not None
+
+    def get_recording_by_id(self, recording_id: int) -> Row | None:
+        return self._one("SELECT * FROM recordings WHERE id = ?", (recording_id,))
+
+    # chunked (bot) recordings
+
+    def bot_recording(self, user_id: int, session_uid: str) -> Row | None:
+        return self._one(
+            "SELECT * FROM recordings WHERE user_id = ? AND session_uid = ? AND source = 'bot' "
+            "ORDER BY created_at DESC LIMIT 1",
+            (user_id, session_uid),
+        )
+
+    def bot_session_owner(self, session_uid: str) -> int | None:
+        row = self._one(
+            "SELECT user_id FROM recordings WHERE session_uid = ? AND source = 'bot' "
+            "ORDER BY created_at DESC LIMIT 1",
+            (session_uid,),
+        )
+        return int(row["user_id"]) if row else None
+
+    def media_of_type(self, recording_id: int, media_type: str) -> Row | None:
+        return self._one(
+            "SELECT * FROM media_files WHERE recording_id = ? AND type = ?", (recording_id, media_type)
+        )
+
+    def record_chunk(self, recording: Row | None, media: Row | None, chunk: Row, updated_at: str) -> None:
+        """In one transaction: a new recording and media row if this chunk starts them, the chunk
+        (a resend replaces it), the media's size as the sum of its chunks, and the final mark."""
+        media_id = chunk["media_id"]
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self._put_new(recording, [media] if media is not None else [])
+            self.db["chunks"].upsert(chunk, pk=("media_id", "seq"))
+            self.db.execute(
+                "UPDATE media_files SET updated_at = ?, file_size_bytes = "
+                "(SELECT COALESCE(SUM(size), 0) FROM chunks WHERE media_id = ?) WHERE id = ?",
+                (updated_at, media_id, media_id),
+            )
+            if chunk["is_final"]:
+                self.db.execute("UPDATE media_files SET final_seq = ? WHERE id = ?", (chunk["seq"], media_id))
+            self.db.execute(
+                "UPDATE recordings SET updated_at = ? "
+                "WHERE id = (SELECT recording_id FROM media_files WHERE id = ?)",
+                (updated_at, media_id),
+            )
+
+    def mark_final(self, media_id: int, seq: int, updated_at: str) -> None:
+        """The session's last chunk is `seq` (an empty final chunk ended it)."""
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db.execute("UPDATE media_files SET final_seq = ?, updated_at = ? WHERE id = ?",
+                            (seq, updated_at, media_id))  # fmt: skip
+            self.db.execute(
+                "UPDATE recordings SET updated_at = ? "
+                "WHERE id = (SELECT recording_id FROM media_files WHERE id = ?)",
+                (updated_at, media_id),
+            )
+
+    def chunks_of(self, media_id: int) -> list[Row]:
+        return self._all("SELECT * FROM chunks WHERE media_id = ? ORDER BY seq", (media_id,))
+
+    def delete_chunk(self, media_id: int, seq: int) -> None:
+        self.db.execute("DELETE FROM chunks WHERE media_id = ? AND seq = ?", (media_id, seq))
+
+    def idle_recordings(self, updated_before: str) -> list[Row]:
+        return self._all(
+            "SELECT * FROM recordings WHERE status = 'in_progress' AND updated_at < ? ORDER BY updated_at",
+            (updated_before,),
+        )
+
+    def completed_media_with_chunks(self) -> list[Row]:
+        return self._all(
+            "SELECT DISTINCT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
+            "JOIN chunks c ON c.media_id = m.id WHERE r.status = 'completed'",  # failed ones keep theirs
+            (),
+        )
+
+    def finish_media(self, media_id: int, fields: Row) -> None:
+        self.db["media_files"].update(media_id, fields)
+
+    def set_status(self, recording_id: int, status: str, at: str, error: str | None = None) -> None:
+        completed = at if status == "completed" else None
+        self.db.execute(
+            "UPDATE recordings SET status = ?, completed_at = ?, updated_at = ?, error_message = ? "
+            "WHERE id = ?",
+            (status, completed, at, error, recording_id),
+        )
+
+    # the catalog: refilling the index from storage
+
+    def is_empty(self) -> bool:
+        return all(
+            self.db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+            for table in ("users", "api_keys", "recordings")
+        )
+
+    def upsert_user(self, user: Row) -> None:
+        self.db["users"].upsert({k: user.get(k) for k in ("id", "email", "name", "created_at")}, pk="id")
+
+    def upsert_api_key(self, key: Row) -> None:
+        self.db["api_keys"].upsert({k: key[k] for k in ("id", "user_id", "key_hash", "created_at")}, pk="id")
+
+    def delete_api_key_by_hash(self, key_hash: str) -> None:
+        self.db.execute("DELETE FROM api_keys WHERE key_hash = ?", (key_hash,))
+
+    def recording_states(self, user_id: int) -> dict[int, str]:
+        rows = self.db.execute("SELECT id, status FROM recordings WHERE user_id = ?", (user_id,)).fetchall()
+        return {int(row[0]): str(row[1]) for row in rows}
+
+    def replace_recording(self, recording: Row, media: list[Row], chunks: list[Row]) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording["id"],))
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording["id"],))
+            self.db["recordings"].insert(recording)
+            if media:
+                self.db["media_files"].insert_all(media)
+            if chunks:
+                self.db["chunks"].upsert_all(chunks, pk=("media_id", "seq"))
+            self._size_receiving_media()
+
+    def bulk_insert_recordings(self, batch: list[tuple[Row, list[Row]]]) -> None:
+        if not batch:
+            return
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            self.db["recordings"].insert_all((r for r, _ in batch), replace=True, batch_size=500)
+            media = [m for _, items in batch for m in items]
+            if media:
+                self.db["media_files"].insert_all(media, replace=True, batch_size=500)
+
+    def receiving_media(self) -> list[Row]:
+        return self._all("SELECT * FROM media_files WHERE state = 'receiving'", ())
+
+    # maintenance (verify, migrate)
+
+    def recordings_in_key_order(self, batch: int = 500) -> Iterator[list[Row]]:
+        """Every recording, in batches, ordered as storage lists their prefixes (text order of
+        `recordings/<user_id>/<id>/`), so verify can merge both streams without holding either."""
+        cursor = self.db.execute(
+            "SELECT * FROM recordings ORDER BY 'recordings/' || user_id || '/' || id || '/'"
+        )
+        names = [c[0] for c in cursor.description]
+        while rows := cursor.fetchmany(batch):
+            yield [dict(zip(names, row, strict=True)) for row in rows]
+
+    def set_media_backend(self, recording_ids: list[int], backend: str) -> None:
+        marks = ",".join("?" * len(recording_ids))
+        self.db.execute(
+            f"UPDATE media_files SET storage_backend = ? WHERE recording_id IN ({marks})",
+            (backend, *recording_ids),
+        )
+
+    def bulk_insert_chunks(self, rows: list[Row]) -> None:
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            if rows:
+                self.db["chunks"].upsert_all(rows, pk=("media_id", "seq"))
+            self._size_receiving_media()
+
+    def _size_receiving_media(self) -> None:
+        # A manifest does not track chunks; a media file in progress is as large as its chunks.
+        self.db.execute(
+            "UPDATE media_files SET file_size_bytes = "
+            "(SELECT COALESCE(SUM(size), 0) FROM chunks WHERE media_id = media_files.id) "
+            "WHERE state = 'receiving'"
+        )

@@ -1,0 +1,302 @@
+"""The durable catalog in the storage backend: what the SQLite index is a cache of.
+
+Layout (beside the media, on every backend):
+    users/<user_id>.json                          the user
+    api-keys/<sha256 of key>.json                 {"id","user_id","created_at"}: auth is one GET
+    api-key-ids/<key_id>.json                     {"key_hash"}: revocation by id on any replica
+    recordings/<user_id>/<recording_id>/manifest.json   the recording and its media files
+
+Write order: media objects, then the manifest (atomic put), then the index; so anything a rebuild
+or another replica finds through a manifest is complete. Deletes go the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lite.catalog.index import Index, Row
+from lite.catalog.keys import recording_prefix
+from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
+from lite.errors import NotFound
+from lite.storage import Storage
+
+log = logging.getLogger("lite.catalog.manifests")
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+PARALLEL_READS = 32
+RECORDING_FIELDS = ("id", "user_id", "session_uid", "meeting_id", "source", "status", "created_at",
+                    "completed_at", "updated_at")  # fmt: skip
+# Added later: manifests written before them lack them (read as None).
+LATER_RECORDING_FIELDS = ("platform", "native_meeting_id", "error_message")
+MEDIA_FIELDS = ("id", "recording_id", "type", "format", "content_type", "storage_backend", "storage_key",
+                "file_size_bytes", "duration_seconds", "sha256", "created_at", "updated_at", "extra", "state",
+                "final_seq")  # fmt: skip
+
+
+def manifest_key(user_id: int, recording_id: int) -> str:
+    return recording_prefix(user_id, recording_id) + MANIFEST
+
+
+def user_key(user_id: int) -> str:
+    return f"users/{user_id}.json"
+
+
+def api_key_key(key_hash: str) -> str:
+    return f"api-keys/{key_hash}.json"
+
+
+def api_key_id_key(key_id: int) -> str:
+    return f"api-key-ids/{key_id}.json"
+
+
+def _dump(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+def manifest_of(recording: Row, media: list[Row]) -> dict[str, Any]:
+    return {
+        "version": MANIFEST_VERSION,
+        "recording": {k: recording.get(k) for k in (*RECORDING_FIELDS, *LATER_RECORDING_FIELDS)},
+        "media_files": [{k: m.get(k) for k in MEDIA_FIELDS} for m in media],
+    }
+
+
+def manifest_bytes(recording: Row, media: list[Row]) -> bytes:
+    return _dump(manifest_of(recording, media))
+
+
+def parse_manifest(data: bytes) -> tuple[Row, list[Row]]:
+    doc = json.loads(data)
+    recording = {k: doc["recording"][k] for k in RECORDING_FIELDS}
+    recording |= {k: doc["recording"].get(k) for k in LATER_RECORDING_FIELDS}
+    media = [{k: m.get(k) for k in MEDIA_FIELDS} for m in doc["media_files"]]
+    return recording, media
+
+
+@dataclass
+class RebuildProgress:
+    running: bool = False
+    done: bool = False
+    users: int = 0
+    api_keys: int = 0
+    recordings: int = 0
+    objects_listed: int = 0
+    error: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+    def restart(self) -> None:
+        self.running, self.users, self.api_keys, self.recordings, self.objects_listed = True, 0, 0, 0, 0
+        self.skipped = []
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "users": self.users,
+            "api_keys": self.api_keys,
+            "recordings": self.recordings,
+            "objects_listed": self.objects_listed,
+            "error": self.error,
+        }
+
+
+async def _gather_limited(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    results: list[Any] = []
+    for start in range(0, len(calls), PARALLEL_READS):
+        results += await asyncio.gather(*(call() for call in calls[start : start + PARALLEL_READS]))
+    return results
+
+
+class Catalog:
+    def __init__(self, storage: Storage, index: Index) -> None:
+        self.storage = storage
+        self.index = index
+        self.quarantine = Quarantine(storage)
+
+    # users and keys
+
+    async def save_user(self, user: Row) -> None:
+        await self.storage.put_bytes(user_key(user["id"]), _dump(user))
+
+    async def load_users(self) -> list[Row]:
+        """Every readable user; an unreadable one is moved aside (lite.catalog.quarantine), not skipped."""
+        keys = [info.key async for info in self.storage.list("users/")]
+        users = []
+        for key, data in zip(
+            keys, await _gather_limited([lambda k=k: self._read_or_none(k) for k in keys]), strict=True
+        ):
+            if data is None:
+                continue  # deleted (or moved aside by another replica) since the listing
+            try:
+                users.append(parse_user(data))
+            except Unreadable as exc:
+                await self.quarantine.move_aside(key, data, str(exc))
+        return users
+
+    async def _read_or_none(self, key: str) -> bytes | None:
+        try:
+            return await self.storage.read_bytes(key)
+        except NotFound:
+            return None
+
+    async def save_api_key(self, row: Row) -> None:
+        await self.storage.put_bytes(api_key_id_key(row["id"]), _dump({"key_hash": row["key_hash"]}))
+        record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"]}
+        await self.storage.put_bytes(api_key_key(row["key_hash"]), _dump(record))
+
+    async def delete_api_key(self, key_id: int, key_hash: str) -> None:
+        await self.storage.delete(api_key_key(key_hash))  # auth stops here, on every replica
+        await self.storage.delete(api_key_id_key(key_id))
+
+    async def api_key_hash(self, key_id: int) -> str | None:
+        try:
+            return str(json.loads(await self.storage.read_bytes(api_key_id_key(key_id)))["key_hash"])
+        except NotFound:
+            return None
+
+    async def load_api_key(self, key_hash: str) -> Row | None:
+        """The key as stored, with its user indexed too: how a key made on another replica works here."""
+        try:
+            record = json.loads(await self.storage.read_bytes(api_key_key(key_hash)))
+        except NotFound:
+            return None
+        if self.index.get_user(record["user_id"]) is None:
+            user = json.loads(await self.storage.read_bytes(user_key(record["user_id"])))
+            self.index.upsert_user(user)
+        row = {**record, "key_hash": key_hash}
+        self.index.upsert_api_key(row)
+        return row
+
+    async def api_key_exists(self, key_hash: str) -> bool:
+        try:
+            await self.storage.stat(api_key_key(key_hash))
+        except NotFound:
+            return False
+        return True
+
+    # recordings
+
+    async def save_manifest(self, recording: Row, media: list[Row]) -> None:
+        recording_id = recording["id"]
+        await self.storage.put_bytes(
+            manifest_key(recording["user_id"], recording_id), _dump(manifest_of(recording, media))
+        )
+
+    async def delete_manifest(self, user_id: int, recording_id: int) -> None:
+        await self.storage.delete(manifest_key(user_id, recording_id))
+
+    async def load_recording(self, user_id: int, recording_id: int) -> Row | None:
+        """Index a recording another replica wrote (or refresh one whose manifest changed)."""
+        try:
+            data = await self.storage.read_bytes(manifest_key(user_id, recording_id))
+        except NotFound:
+            return None
+        recording, media = parse_manifest(data)
+        if recording["user_id"] != user_id:
+            return None
+        chunks = await self._chunks_of(media)
+        self.index.replace_recording(recording, media, chunks)
+        return recording
+
+    async def manifest_exists(self, user_id: int, recording_id: int) -> bool:
+        try:
+            await self.storage.stat(manifest_key(user_id, recording_id))
+        except NotFound:
+            return False
+        return True
+
+    async def _chunks_of(self, media: list[Row]) -> list[Row]:
+        chunks: list[Row] = []
+        for item in media:
+            if item.get("state") != "receiving":
+                continue
+            prefix = item["storage_key"] + ".chunks/"
+            async for info in self.storage.list(prefix):
+                seq = info.key.rsplit("/", 1)[1]
+                if seq.isdigit():
+                    chunks.append(_chunk_row(item["id"], int(seq), info.key, info.size))
+        return chunks
+
+    async def sync_user(self, user_id: int) -> None:
+        """Make the index agree with storage for one user: recordings other replicas added, changed
+        (in progress ones may have been finalized) or deleted. One listing page per 1,000 recordings."""
+        stored: set[int] = set()
+        async for name in self.storage.list_dirs(f"recordings/{user_id}/"):
+            if name.isdigit():
+                stored.add(int(name))
+        known = self.index.recording_states(user_id)
+        for recording_id in stored - set(known):
+            await self.load_recording(user_id, recording_id)
+        for recording_id, status in known.items():
+            if recording_id not in stored:
+                self.index.delete_recording(recording_id)
+            elif status == "in_progress":
+                await self.load_recording(user_id, recording_id)
+
+    async def rebuild(self, progress: RebuildProgress) -> None:
+        """Refill an empty index from storage, streaming the listings page by page."""
+        for user in await self.load_users():
+            self.index.upsert_user(user)
+            progress.users += 1
+        async for info in self.storage.list("api-keys/"):
+            data = await self._read_or_none(info.key)
+            if data is None:
+                continue
+            try:
+                record = parse_api_key(data)
+            except Unreadable as exc:
+                await self.quarantine.move_aside(info.key, data, str(exc))
+                continue
+            key_hash = info.key.removeprefix("api-keys/").removesuffix(".json")
+            self.index.upsert_api_key({**record, "key_hash": key_hash})
+            progress.api_keys += 1
+
+        manifests: list[str] = []
+        chunk_objects: dict[str, list[tuple[int, str, int]]] = {}
+        async for info in self.storage.list("recordings/"):
+            progress.objects_listed += 1
+            if info.key.endswith("/" + MANIFEST):
+                manifests.append(info.key)
+                if len(manifests) >= 1000:
+                    await self._index_manifests(manifests, chunk_objects, progress)
+                    manifests = []
+            elif ".chunks/" in info.key:
+                master, _, seq = info.key.rpartition(".chunks/")
+                if seq.isdigit():
+                    chunk_objects.setdefault(master, []).append((int(seq), info.key, info.size))
+        await self._index_manifests(manifests, chunk_objects, progress)
+        self._index_chunks(chunk_objects)
+
+    async def _index_manifests(
+        self, keys: list[str], chunk_objects: dict[str, list[tuple[int, str, int]]], progress: RebuildProgress
+    ) -> None:
+        documents = await _gather_limited([lambda k=k: self.storage.read_bytes(k) for k in keys])
+        batch = []
+        for key, data in zip(keys, documents, strict=True):
+            try:
+                batch.append(parse_manifest(data))
+            except (ValueError, KeyError, TypeError):
+                progress.skipped.append(key)
+                log.error("skipping unreadable manifest %s", key)
+        self.index.bulk_insert_recordings(batch)
+        progress.recordings += len(batch)
+
+    def _index_chunks(self, chunk_objects: dict[str, list[tuple[int, str, int]]]) -> None:
+        receiving = {m["storage_key"]: m["id"] for m in self.index.receiving_media()}
+        rows = [
+            _chunk_row(receiving[master], seq, key, size)
+            for master, found in chunk_objects.items()
+            if master in receiving
+            for seq, key, size in found
+        ]
+        self.index.bulk_insert_chunks(rows)
+
+
+def _chunk_row(media_id: int, seq: int, key: str, size: int) -> Row:
+    # The chunk's SHA-256 is not in a listing; "" marks it unknown (it only versions live ETags).
+    return {"media_id": media_id, "seq": seq, "storage_key": key, "size": size, "sha256": "",
+            "is_final": 0, "created_at": ""}  # fmt: skip

@@ -1,0 +1,71 @@
+"""Catalog files that do not parse are moved aside, never silently dropped.
+
+A corrupt `users/<id>.json` or `api-keys/<hash>.json` (a disk error, a hand edit gone wrong) must not
+stop every other user's start, nor be skipped without a trace: it is copied to
+`quarantine/<its key>`, then removed from where it was, with an error in the log and its name in
+/readyz's body (`quarantined`), so an operator can repair it and move it back. Users and keys are
+small and stand alone, so moving one aside loses nothing else.
+
+Manifests are not moved: the media beside a manifest would then look orphaned to the reconciler.
+An unreadable manifest stays where it is, its recording is left out of the index, and it is listed
+in /readyz's body (`unreadable_manifests`) and by `python -m lite verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from lite.errors import NotFound
+from lite.storage import Storage
+
+log = logging.getLogger("lite.catalog.manifests")
+PREFIX = "quarantine/"
+LISTED = 100  # names kept for /readyz; the count goes on
+
+
+class Unreadable(ValueError):
+    pass
+
+
+def parse_user(data: bytes) -> dict[str, Any]:
+    doc = _object(data)
+    if not isinstance(doc.get("id"), int) or not isinstance(doc.get("email"), str) or not doc["email"]:
+        raise Unreadable("a user needs an integer id and an email")
+    return doc
+
+
+def parse_api_key(data: bytes) -> dict[str, Any]:
+    doc = _object(data)
+    if not isinstance(doc.get("id"), int) or not isinstance(doc.get("user_id"), int):
+        raise Unreadable("an API key needs an integer id and user_id")
+    return doc
+
+
+def _object(data: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unreadable(f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise Unreadable("not a JSON object")
+    return doc
+
+
+class Quarantine:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.moved: list[str] = []
+        self.count = 0
+
+    async def move_aside(self, key: str, data: bytes, reason: str) -> None:
+        try:
+            await self.storage.put_bytes(PREFIX + key, data)
+            await self.storage.delete(key)
+        except NotFound:
+            return  # another replica moved it first
+        self.count += 1
+        if len(self.moved) < LISTED:
+            self.moved.append(key)
+        log.error("%s is unreadable (%s): moved to %s%s; repair it, move it back", key, reason, PREFIX, key)

@@ -1,0 +1,1 @@
+"""HTTP: the server, the Litestar app, routes, the /raw responder, Range and multipart parsing."""

@@ -1,0 +1,162 @@
+"""The Litestar application: routes, error shapes, OpenAPI, static page."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from lite.catalog.reconcile import Reconciler
+from lite.errors import LiteError, StorageUnavailable
+from lite.http.routes.admin import AdminController
+from lite.http.routes.bot import upload_chunk
+from lite.http.routes.health import healthz, readyz
+from lite.http.routes.player import player_router
+from lite.http.routes.raw_fast import WithFastRaw
+from lite.http.routes.recordings import RecordingsController
+from lite.services import Services
+
+log = logging.getLogger("lite.http.app")
+DEFAULT_MAX_BODY = 1024 * 1024  # JSON bodies; uploads lift this per route
+
+
+MAX_DETAIL = 500  # characters of an error's sentence: it may quote the client's input
+MAX_ERRORS = 10  # validation errors listed in one answer
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+
+
+def _bounded_errors(extra: object) -> object:
+    """Litestar's validation errors quote the rejected value: each is cut, and so is their number."""
+    items = extra if isinstance(extra, list) else [extra]
+    return [
+        {k: _bounded(v) if isinstance(v, str) else _bounded(repr(v)) if k == "value" else v
+         for k, v in item.items()} if isinstance(item, dict) else _bounded(str(item))
+        for item in items[:MAX_ERRORS]
+    ]  # fmt: skip
+
+
+def _lite_error(request: Request, exc: LiteError) -> Response[dict[str, str]]:
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Response({"detail": _bounded(exc.detail)}, status_code=exc.status_code, headers=headers)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, object]]:
+    body: dict[str, object] = {"detail": _bounded(str(exc.detail))}
+    if exc.extra:
+        body["errors"] = _bounded_errors(exc.extra)
+    return Response(body, status_code=exc.status_code, headers=exc.headers or None)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return Response({"detail": "internal server error"}, status_code=500)
+
+
+REBUILD_RETRY_SECONDS = 5.0
+RESTART_SECONDS = 30.0  # before a crashed background job starts again
+
+
+async def _supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """Run a background job for the server's life: a crash is logged with its traceback and the job
+    starts again, never silently gone (idle finalizing, reconciling and webhooks would just stop)."""
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %r crashed; starting it again in %.0f s", name, RESTART_SECONDS)
+            await asyncio.sleep(RESTART_SECONDS)
+
+
+async def _rebuild_then_finalize(services: Services, reconciler: Reconciler) -> None:
+    """Refill an empty index from storage (trying again until it succeeds; not ready until then),
+    then finalize idle bots and reconcile storage with the complete index (what requests killed
+    mid-way left)."""
+    while True:
+        try:
+            await services.rebuild_if_empty()
+            break
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # logged by rebuild_if_empty; /readyz shows it
+            await asyncio.sleep(REBUILD_RETRY_SECONDS)
+    await asyncio.gather(
+        _supervised("finalize idle bot sessions", services.finalizer.run),
+        _supervised("reconcile storage", reconciler.run),
+    )
+
+
+UNGATED = ("/healthz", "/readyz", "/docs", "/static")
+
+
+def _wait_for_rebuild(services: Services) -> Callable[[Request], Awaitable[None]]:
+    async def gate(request: Request) -> None:
+        path = request.url.path
+        if services.rebuild.running and path != "/" and not path.startswith(UNGATED):
+            raise StorageUnavailable("the index is being rebuilt from storage; try again in a moment")
+
+    return gate
+
+
+def create_app(services: Services) -> WithFastRaw:
+    """The ASGI application: Litestar, behind the fast path of the media bytes route."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Background work: index rebuild, idle-session finalization, reconciliation, webhook delivery.
+        services.finalizer.prepare()  # the server's own scratch space; CLI commands leave it alone
+        if services.index.is_empty():
+            services.rebuild.running = True  # gate requests from the first one on
+        reconciler = Reconciler(services)  # notes the start time before any request can write
+        tasks = [
+            asyncio.create_task(_rebuild_then_finalize(services, reconciler)),
+            asyncio.create_task(_supervised("webhook delivery", services.notifier.run)),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await services.aclose()
+            reconciler.stopped_cleanly()
+
+    openapi = OpenAPIConfig(
+        title="Lite",
+        version="0.1.0",
+        description="Store meeting recordings and play them back. Compatible with Vexa's recordings API.",
+        path="/docs",
+        components=Components(
+            security_schemes={
+                "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                "AdminKey": SecurityScheme(
+                    type="apiKey", name="X-Admin-API-Key", security_scheme_in="header"
+                ),
+                "MeetingToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }
+        ),
+    )
+    app = Litestar(
+        route_handlers=[healthz, readyz, AdminController, RecordingsController, upload_chunk, player_router],
+        state=State({"services": services}),
+        lifespan=[lifespan],
+        before_request=_wait_for_rebuild(services),
+        exception_handlers={LiteError: _lite_error, HTTPException: _http_error, Exception: _unexpected},
+        openapi_config=openapi,
+        request_max_body_size=DEFAULT_MAX_BODY,
+        logging_config=None,
+    )
+    return WithFastRaw(app, services)

@@ -1,0 +1,124 @@
+"""`GET`/`HEAD …/media/{id}/raw` answered at the ASGI level, in front of Litestar.
+
+Every seek of an <audio>/<video> element, and every Range a client asks for, is one of these
+requests, so their cost per request is the server's playback capacity. Litestar's routing,
+dependency injection and response classes took about a third of that cost (bench/, measurement 2),
+so the common shapes of this one route are answered here with the same service calls the Litestar
+route makes (`deps.reader_of`, `Recordings.media_source`, `playback.serve`). Anything else —
+another path or method, a query other than `?token=`, ids outside the route's bounds, a request
+while the index is being rebuilt — goes to Litestar unchanged, which also keeps the route in the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Litestar
+from litestar.datastructures import Headers
+from litestar.types import Receive, Scope, Send
+
+from lite.errors import LiteError
+from lite.http import playback
+from lite.http.playback import Reply
+from lite.http.routes.deps import reader_of
+from lite.services import Services
+
+log = logging.getLogger("lite.http.app")
+
+RAW_PATH = re.compile(r"/recordings/([0-9]{1,19})/media/([0-9]{1,19})/raw")
+MAX_ID = 2**63 - 1  # the bounds the Litestar route validates; anything else is its 400 to give
+
+
+def _ids(path: str) -> tuple[int, int] | None:
+    match = RAW_PATH.fullmatch(path)
+    if match is None:
+        return None
+    ids = int(match[1]), int(match[2])
+    return ids if all(1 <= i <= MAX_ID for i in ids) else None
+
+
+def _token(query_string: bytes) -> tuple[bool, str | None]:
+    """(handled here, token): only no query or exactly one `token` parameter is handled here."""
+    if not query_string:
+        return True, None
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if len(pairs) == 1 and pairs[0][0] == "token":
+        return True, pairs[0][1]
+    return False, None
+
+
+def _start(status: int, headers: dict[str, str]) -> dict[str, Any]:
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    return {"type": "http.response.start", "status": status, "headers": raw}
+
+
+async def _stream(body: AsyncIterator[bytes], receive: Receive, send: Send) -> None:
+    """Send blocks until the end, or until the client hangs up (uvicorn then drops what is sent
+    silently, so without watching for the disconnect a cancelled download would read on)."""
+
+    async def hung_up() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(hung_up())
+    try:
+        async for block in body:
+            if watcher.done():
+                return
+            await send({"type": "http.response.body", "body": block, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        watcher.cancel()
+        await body.aclose()  # type: ignore[attr-defined]
+
+
+async def _reply(services: Services, scope: Scope, ids: tuple[int, int], token: str | None) -> Reply:
+    headers = Headers.from_scope(scope)
+    try:
+        user_id = await reader_of(services, headers, token, *ids)
+        source = await services.recordings.media_source(user_id, *ids)
+        return await playback.serve(source, headers, head_only=scope["method"] == "HEAD")
+    except LiteError as exc:
+        return Reply(exc.status_code, {}, detail=exc.detail)
+    except Exception:  # the same answer as the app's handler of unexpected errors
+        log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+        return Reply(500, {}, detail="internal server error")
+
+
+async def _send(reply: Reply, head_only: bool, receive: Receive, send: Send) -> None:
+    if reply.body is not None:
+        await send(_start(reply.status, reply.headers))
+        await _stream(reply.body, receive, send)
+        return
+    content = reply.content or b""
+    headers = reply.headers
+    if reply.detail:  # errors carry the API's JSON shape, encoded as Litestar does
+        content = msgspec.json.encode({"detail": reply.detail})
+        headers = {**headers, "Content-Type": "application/json", "Content-Length": str(len(content))}
+    await send(_start(reply.status, headers))
+    await send({"type": "http.response.body", "body": b"" if head_only else content})
+
+
+class WithFastRaw:
+    """`inner` (the Litestar app) with the hot shapes of the /raw route answered first."""
+
+    def __init__(self, inner: Litestar, services: Services) -> None:
+        self.inner = inner
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or self.services.rebuild.running:
+            return await self.inner(scope, receive, send)
+        ids = _ids(scope["path"])
+        handled, token = _token(scope["query_string"]) if ids else (False, None)
+        if ids is None or not handled:
+            return await self.inner(scope, receive, send)
+        reply = await _reply(self.services, scope, ids, token)
+        await _send(reply, scope["method"] == "HEAD", receive, send)

@@ -1,0 +1,1 @@
+"""Media: formats, safe opening, probing, assembling chunks, the waveform."""

@@ -1,0 +1,33 @@
+"""The duration a media container states, read with PyAV from its headers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+
+from lite.media.opening import open_media
+
+
+def probe_duration(path: Path | BinaryIO) -> float | None:
+    """The duration in seconds that the container states, or None if unknown or unreadable.
+
+    Accepts a path or a readable stream (a stream need not seek: only the headers are read)."""
+    try:
+        with open_media(path) as container:  # only Lite's demuxers, chosen by the file's bytes
+            if container.duration is not None and container.duration >= 0:
+                seconds = container.duration / av.time_base
+            else:
+                durations = [
+                    float(s.duration * s.time_base)
+                    for s in container.streams
+                    if s.duration is not None and s.time_base is not None and s.duration >= 0
+                ]
+                if not durations:
+                    return None
+                seconds = max(durations)
+    except Exception:  # garbage, a missing file, an unknown format: the duration is unknown
+        return None
+    return seconds if math.isfinite(seconds) else None

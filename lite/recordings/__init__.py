@@ -1,0 +1,1 @@
+"""The recordings service: upload, list, read, download and delete, without HTTP."""

@@ -1,0 +1,367 @@
+"""The recordings service: what the API does, callable without HTTP.
+
+Order of writes: storage first, then the index, so the index never points at bytes that were not
+written; on delete, storage first, then the index, so a failed delete can simply be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+
+from lite.catalog.index import Index, ListQuery, Row
+from lite.catalog.keys import check_session_uid, media_key, media_name
+from lite.catalog.manifests import Catalog
+from lite.clock import now_iso
+from lite.config import Settings
+from lite.errors import BadInput, NotFound, TooLarge
+from lite.http.multipart import FilePart
+from lite.http.playback import MediaSource
+from lite.ids import new_id
+from lite.media import formats as media
+from lite.media.assemble import probe_duration
+from lite.recordings.sources import chunks_source, master_source
+from lite.sessions.locks import SessionLocks
+from lite.storage import Storage, Stored
+
+MEETING_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+STATUSES = ("in_progress", "completed", "failed")
+# Multipart framing around the file is small; a declared body beyond this slack is refused unread.
+FORM_OVERHEAD = 1024 * 1024
+AUDIO_ONLY = ("wav", "mp3", "m4a", "opus")
+
+
+def raw_path(recording_id: int, media_id: int) -> str:
+    return f"/recordings/{recording_id}/media/{media_id}/raw"
+
+
+def check_meeting_id(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not MEETING_ID.fullmatch(value):
+        raise BadInput("meeting_id must be 1-128 characters of letters, digits, '_', '.', ':' or '-'")
+    return value
+
+
+def _meeting_id_out(value: str | None) -> int | str | None:
+    # Vexa's clients expect numeric meeting ids as JSON numbers.
+    return int(value) if value is not None and value.isdecimal() and len(value) < 16 else value
+
+
+def media_out(row: Row) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "type": row["type"],
+        "format": row["format"],
+        "content_type": row["content_type"],
+        "storage_backend": row["storage_backend"],
+        "file_size_bytes": row["file_size_bytes"],
+        "duration_seconds": row["duration_seconds"],
+        "created_at": row["created_at"],
+    }
+    if row.get("extra"):  # chunked recordings: how many chunks made it, and which never came
+        out |= json.loads(row["extra"])
+    return out
+
+
+def recording_out(row: Row, media_rows: list[Row]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "user_id": row["user_id"],
+        "session_uid": row["session_uid"],
+        "meeting_id": _meeting_id_out(row["meeting_id"]),
+        "platform": row.get("platform"),
+        "native_meeting_id": row.get("native_meeting_id"),
+        "source": row["source"],
+        "status": row["status"],
+        "error_message": row.get("error_message"),
+        "created_at": row["created_at"],
+        "completed_at": row["completed_at"],
+        "media_files": [media_out(m) for m in media_rows],
+    }
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """What the form fields sent before the file decide: everything the storage key needs."""
+
+    session_uid: str
+    media_type: str
+    format: str
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str], filename: str | None, head: bytes) -> UploadPlan:
+        media_type = (fields.get("media_type") or "audio").strip().lower()
+        if media_type not in media.MEDIA_TYPES:
+            raise BadInput(f"media_type must be one of {', '.join(media.MEDIA_TYPES)}")
+        fmt = _resolve_format(fields.get("format"), filename, head, media_type)
+        if media_type == "video" and fmt in AUDIO_ONLY:
+            raise BadInput(f"format {fmt} cannot hold video")
+        session_uid = fields.get("session_uid") or new_session_uid()
+        return cls(session_uid=check_session_uid(session_uid), media_type=media_type, format=fmt)
+
+    def conflicts_with(self, name: str, value: str) -> bool:
+        """A key-deciding field sent after the file, saying something else than was used."""
+        used = {"session_uid": self.session_uid, "media_type": self.media_type, "format": self.format}
+        return name in used and value.strip().lower() != used[name].lower()
+
+
+def new_session_uid() -> str:
+    return f"upload-{new_id():x}"
+
+
+def _resolve_format(declared: str | None, filename: str | None, head: bytes, media_type: str) -> str:
+    if declared:
+        fmt = declared.strip().lower().lstrip(".")
+        if fmt not in media.FORMATS:
+            raise BadInput(f"unknown format {declared!r}; use one of {', '.join(media.FORMATS)}")
+        return fmt
+    fmt = media.format_from_filename(filename)
+    if fmt:
+        return fmt
+    container = media.sniff_container(head)
+    if container == "mp4":
+        return "mp4" if media_type == "video" else "m4a"
+    if container:
+        return container
+    raise BadInput("could not tell the format: send a 'format' field or a file name with an extension")
+
+
+async def _peek(chunks: AsyncIterator[bytes], want: int) -> tuple[bytes, AsyncIterator[bytes]]:
+    """Read at least `want` bytes (or all there is) and give back a stream that still starts at 0."""
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= want:
+            break
+
+    async def rest() -> AsyncIterator[bytes]:
+        if head:
+            yield head
+        async for chunk in chunks:
+            yield chunk
+
+    return head, rest()
+
+
+def _duration_field(fields: dict[str, str]) -> float | None:
+    raw = fields.get("duration_seconds")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadInput("duration_seconds must be a number") from None
+    if not 0 <= value < 1e7:
+        raise BadInput("duration_seconds must be between 0 and 10,000,000")
+    return value
+
+
+class Recordings:
+    def __init__(
+        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, locks: SessionLocks
+    ) -> None:
+        self.settings = settings
+        self.locks = locks
+        self.index = index
+        self.storage = storage
+        self.catalog = catalog
+        self.shared = settings.storage_backend != "local"  # other replicas may write the same bucket
+
+    def check_declared_size(self, content_length: str | None) -> None:
+        limit = self.settings.max_upload_bytes
+        if content_length and content_length.isdigit() and int(content_length) > limit + FORM_OVERHEAD:
+            raise TooLarge(f"uploads are limited to {limit} bytes")
+
+    async def upload(self, user_id: int, form: AsyncIterator[tuple[str, str | FilePart]]) -> dict[str, Any]:
+        fields: dict[str, str] = {}
+        plan: UploadPlan | None = None
+        stored: Stored | None = None
+        recording_id = new_id()
+        key = ""
+        try:
+            async for name, value in form:
+                if isinstance(value, FilePart):
+                    if plan is not None:
+                        raise BadInput("send exactly one 'file' part")
+                    head, chunks = await _peek(value.chunks, media.SNIFF_BYTES)
+                    if not head:
+                        raise BadInput("the file is empty")
+                    plan = UploadPlan.from_fields(fields, value.filename, head)
+                    media.check_content(plan.format, head)
+                    key = media_key(user_id, recording_id, plan.session_uid, plan.media_type, plan.format)
+                    stored = await self.storage.put_stream(key, chunks, limit=self.settings.max_upload_bytes)
+                elif plan is not None and plan.conflicts_with(name, value):
+                    raise BadInput(f"send '{name}' before the file part: the file was already stored by it")
+                else:
+                    fields[name] = value
+            if plan is None or stored is None:
+                raise BadInput("the form has no 'file' part")
+            meeting_id = check_meeting_id(fields.get("meeting_id"))
+            duration = _duration_field(fields)
+            if duration is None:
+                duration = await to_thread.run_sync(self._probe, key)
+            recording, media_row = self._rows(user_id, recording_id, key, plan, meeting_id, stored, duration)
+            await self.catalog.save_manifest(recording, [media_row])
+            self.index.insert_recording(recording, [media_row])
+            return recording_out(recording, [media_row])
+        except BaseException:
+            if stored is not None:
+                await self.catalog.delete_manifest(user_id, recording_id)
+                await self.storage.delete(key)
+            raise
+
+    def _probe(self, key: str) -> float | None:
+        reader = self.storage.open_seekable(key)
+        try:
+            return probe_duration(reader)
+        finally:
+            reader.close()
+
+    def _rows(
+        self,
+        user_id: int,
+        recording_id: int,
+        key: str,
+        plan: UploadPlan,
+        meeting_id: str | None,
+        stored: Stored,
+        duration: float | None,
+    ) -> tuple[Row, Row]:
+        now = now_iso()
+        recording = {
+            "id": recording_id,
+            "user_id": user_id,
+            "session_uid": plan.session_uid,
+            "meeting_id": meeting_id,
+            "source": "upload",
+            "status": "completed",
+            "created_at": now,
+            "completed_at": now,
+            "updated_at": now,
+        }
+        media_row = {
+            "id": new_id(),
+            "recording_id": recording_id,
+            "type": plan.media_type,
+            "format": plan.format,
+            "content_type": media.content_type(plan.format, plan.media_type),
+            "storage_backend": self.storage.backend,
+            "storage_key": key,
+            "file_size_bytes": stored.size,
+            "duration_seconds": duration,
+            "sha256": stored.sha256,
+            "created_at": now,
+            "updated_at": now,
+            "extra": None,
+            "state": "complete",
+            "final_seq": None,
+        }
+        return recording, media_row
+
+    async def list(self, user_id: int, query: ListQuery) -> dict[str, Any]:
+        if query.status is not None and query.status not in STATUSES:
+            raise BadInput(f"status must be one of {', '.join(STATUSES)}")
+        if self.shared:
+            await self.catalog.sync_user(user_id)
+        rows, total = self.index.recordings_page(user_id, query)
+        by_recording: dict[int, list[Row]] = {row["id"]: [] for row in rows}
+        for media_row in self.index.media_for(list(by_recording)):
+            by_recording[media_row["recording_id"]].append(media_row)
+        return {
+            "recordings": [recording_out(row, by_recording[row["id"]]) for row in rows],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
+        }
+
+    async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Row:
+        """The user's recording. With shared storage, one another replica wrote is fetched, and (when
+        `confirm`) one another replica deleted is forgotten."""
+        row = self.index.get_recording(user_id, recording_id)
+        if self.shared and (
+            row is None or row["status"] == "in_progress"
+        ):  # new, or maybe finalized elsewhere
+            row = await self.catalog.load_recording(user_id, recording_id)
+        elif (
+            self.shared
+            and confirm
+            and row is not None
+            and not await self.catalog.manifest_exists(user_id, recording_id)
+        ):
+            self.index.delete_recording(recording_id)
+            row = None
+        if row is None:  # another user's recording looks exactly like a missing one
+            raise NotFound("recording not found")
+        return row
+
+    async def get(self, user_id: int, recording_id: int) -> dict[str, Any]:
+        row = await self._recording(user_id, recording_id)
+        return recording_out(row, self.index.media_for([recording_id]))
+
+    async def delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
+        row = await self._recording(user_id, recording_id)
+        async with self.locks(user_id, row["session_uid"]):  # waits for a finalize in progress
+            await self._recording(user_id, recording_id)  # deleted while this one waited: 404
+            return await self._delete(user_id, recording_id)
+
+    async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
+        # The manifest goes first: from then on no rebuild or replica brings the recording back.
+        await self.catalog.delete_manifest(user_id, recording_id)
+        for media_row in self.index.media_for([recording_id]):
+            for chunk in self.index.chunks_of(media_row["id"]):
+                await self.storage.delete(chunk["storage_key"])
+            await self.storage.delete(media_row["storage_key"])
+        self.index.delete_recording(recording_id)
+        return {"status": "deleted", "recording_id": recording_id}
+
+    async def media(self, user_id: int, recording_id: int, media_id: int, confirm: bool = True) -> Row:
+        await self._recording(user_id, recording_id, confirm)
+        row = self.index.get_media(user_id, recording_id, media_id)
+        if row is None:
+            raise NotFound("media file not found")
+        return row
+
+    def filename(self, media_row: Row) -> str:
+        recording = self.index.get_recording_by_id(media_row["recording_id"])
+        session_uid = recording["session_uid"] if recording else "recording"
+        return media_name(session_uid, media_row["type"], media_row["format"])
+
+    async def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
+        # No confirming round trip here: a deleted object answers 404 from storage by itself.
+        media_row = await self.media(user_id, recording_id, media_id, confirm=False)
+        filename = self.filename(media_row)
+        if media_row["state"] == "receiving":
+            return chunks_source(self.storage, media_row, self.index.chunks_of(media_id), filename)
+        return master_source(self.storage, media_row, filename)
+
+    async def download(
+        self, user_id: int, recording_id: int, media_id: int, raw_token: str | None = None
+    ) -> dict[str, Any]:
+        """`raw_token` (a playback token) makes `raw_url` work without headers, in a media element.
+        `url` stays the plain API path for local: a link clients may keep or log is no credential."""
+        media_row = await self.media(user_id, recording_id, media_id)
+        filename = self.filename(media_row)
+        raw = raw_path(recording_id, media_id)
+        expires = self.settings.presign_seconds
+        # While a bot still records, no master exists to presign: /raw serves what has arrived.
+        receiving = media_row["state"] == "receiving"
+        url = None if receiving else self.storage.presign(
+            media_row["storage_key"], filename, media_row["content_type"], expires
+        )
+        return {
+            "url": url or raw,
+            "download_url": url or raw,
+            "raw_url": f"{raw}?token={raw_token}" if raw_token else raw,
+            "raw_url_expires_in": self.settings.playback_token_seconds if raw_token else None,
+            "filename": filename,
+            "content_type": media_row["content_type"],
+            "file_size_bytes": media_row["file_size_bytes"],
+            "expires_in": expires if url else None,
+            "storage_backend": media_row["storage_backend"],
+        }

@@ -1,0 +1,1 @@
+"""Bot recording sessions: chunks in, one master out (finalize), the webhook when done."""

@@ -1,0 +1,241 @@
+"""Turning a bot's chunks into one playable master: on the final chunk, or when the bot went quiet.
+
+Crash-safe by order: the master is written (atomically) first, then the index says `complete`,
+then the chunk objects go. A crash before the index update finalizes again from the same chunks;
+a crash after it leaves chunk objects that `sweep()` removes at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from anyio import to_thread
+
+from lite.catalog.index import Index, Row
+from lite.catalog.manifests import Catalog
+from lite.clock import now_iso
+from lite.config import Settings
+from lite.errors import Conflict, LiteError, NotFound
+from lite.media.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
+from lite.sessions.locks import SessionLocks
+from lite.sessions.webhooks import Notifier
+from lite.storage import Storage
+
+log = logging.getLogger("lite.sessions.finalize")
+BLOCK = 1024 * 1024
+FINISHED_FIELDS = ("state", "file_size_bytes", "sha256", "duration_seconds", "extra", "updated_at")
+
+
+def missing_ranges(chunks: list[Row], final_seq: int | None) -> list[list[int]]:
+    """The chunk numbers that never came, as [first, last] ranges: a client that sends chunk 0 and
+    then chunk 10,000,000 makes one range, not ten million numbers (manifest, index, answers)."""
+    present = sorted({int(c["seq"]) for c in chunks})
+    last = max(present[-1] if present else -1, final_seq if final_seq is not None else -1)
+    gaps, expected = [], 0
+    for seq in present:
+        if seq > expected:
+            gaps.append([expected, seq - 1])
+        expected = seq + 1
+    if expected <= last:
+        gaps.append([expected, last])
+    return gaps
+
+
+def is_ready(media_row: Row, chunks: list[Row]) -> bool:
+    final = media_row["final_seq"]
+    return final is not None and not missing_ranges(chunks, final)
+
+
+def _concatenate(chunks: Iterable[BinaryIO], out: BinaryIO) -> Assembled:
+    size = 0
+    for chunk in chunks:
+        while block := chunk.read(BLOCK):
+            out.write(block)
+            size += len(block)
+    return Assembled(duration_seconds=None, size=size)
+
+
+async def _file_blocks(path: Path) -> AsyncIterator[bytes]:
+    f = await to_thread.run_sync(open, path, "rb")
+    try:
+        while block := await to_thread.run_sync(f.read, BLOCK):
+            yield block
+    finally:
+        f.close()
+
+
+class Finalizer:
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        storage: Storage,
+        catalog: Catalog,
+        notifier: Notifier,
+        locks: SessionLocks,
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self.storage = storage
+        self.catalog = catalog
+        self.notifier = notifier
+        self.locks = locks
+        self.shared = settings.storage_backend != "local"
+        self.workdir = settings.data_dir / "tmp"
+
+    def prepare(self) -> None:
+        """At start: a clean scratch directory (a crash may have left half-assembled files)."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    async def finalize(self, recording: Row, force: bool) -> str:
+        """Assemble every media file that is ready (all of them when `force`); the caller holds the lock.
+
+        Order: masters are stored, then the manifest says so, then the index, then chunks go.
+        Returns the recording's status afterwards.
+        """
+        media_rows = self.index.media_for([recording["id"]])
+        status, error = "in_progress", None
+        for position, media_row in enumerate(media_rows):
+            chunks = self.index.chunks_of(media_row["id"])
+            if media_row["state"] == "receiving" and (force or is_ready(media_row, chunks)):
+                try:
+                    media_rows[position] = await self._assemble_media(media_row, chunks)
+                except AssemblyError as exc:
+                    # Nothing a bot sent is lost: the master is the chunks' bytes in order, the
+                    # chunks stay (the recording can be finalized again), and the recording says why.
+                    error = f"the {media_row['type']} chunks cannot be assembled as {media_row['format']}"
+                    error += f" ({exc}); the file is their bytes joined in order"
+                    log.error("recording %s media %s: %s", recording["id"], media_row["id"], error)
+                    media_rows[position] = await self._assemble_media(media_row, chunks, joined=True)
+                    status = "failed"
+        if status != "failed" and all(m["state"] == "complete" for m in media_rows):
+            status = "completed"
+        now = now_iso()
+        updated = {**recording, "status": status, "updated_at": now, "error_message": error}
+        updated["completed_at"] = now if status == "completed" else None
+        await self.catalog.save_manifest(updated, media_rows)
+        for media_row in media_rows:
+            self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
+        self.index.set_status(recording["id"], status, now, error)
+        if status == "completed":
+            await self._drop_chunks(recording["id"])
+            self.notifier.recording_completed(updated, media_rows)
+        return status
+
+    async def retry(self, user_id: int, recording_id: int) -> str:
+        """Assemble a failed recording again from the chunks it kept (after a fix, or once its
+        missing chunks arrived). Only a failed recording: a completed one has no chunks left."""
+        recording = self.index.get_recording(user_id, recording_id)
+        if recording is None:
+            raise NotFound("recording not found")
+        async with self.locks(user_id, recording["session_uid"]):
+            recording = self.index.get_recording(user_id, recording_id)
+            if recording is None or recording["status"] != "failed":
+                raise Conflict("only a failed recording can be finalized again")
+            for media_row in self.index.media_for([recording_id]):
+                if self.index.chunks_of(media_row["id"]):
+                    self.index.finish_media(media_row["id"], {"state": "receiving"})
+            return await self.finalize(recording, force=True)
+
+    async def _assemble_media(self, media_row: Row, chunks: list[Row], joined: bool = False) -> Row:
+        """Store the master (`joined`: the chunks' bytes as they are); the new media row is returned,
+        not yet written anywhere."""
+        keys = [c["storage_key"] for c in chunks]
+        fmt = "bytes" if joined else media_row["format"]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.workdir) as scratch:
+            master = Path(scratch) / f"master.{media_row['format']}"
+            assembled = await to_thread.run_sync(self._assemble, keys, fmt, master)
+            stored = await self.storage.put_stream(media_row["storage_key"], _file_blocks(master))
+        missing = missing_ranges(chunks, media_row["final_seq"])
+        extra = {"chunk_count": len(chunks), "missing_chunks": missing}
+        return {
+            **media_row,
+            "state": "complete",
+            "file_size_bytes": stored.size,
+            "sha256": stored.sha256,
+            "duration_seconds": assembled.duration_seconds,
+            "extra": json.dumps(extra),
+            "updated_at": now_iso(),
+        }
+
+    def _opened(self, keys: list[str]) -> Iterator[BinaryIO]:
+        for key in keys:
+            reader = self.storage.open_sync(key)
+            try:
+                yield reader
+            finally:
+                reader.close()
+
+    def _assemble(self, keys: list[str], fmt: str, master: Path) -> Assembled:
+        chunks = self._opened(keys)
+        if fmt == "webm":
+            return assemble_webm(chunks, master, master.parent)
+        with open(master, "wb") as out:
+            return assemble_wav(chunks, out) if fmt == "wav" else _concatenate(chunks, out)
+
+    async def _drop_chunks(self, recording_id: int) -> None:
+        for media_row in self.index.media_for([recording_id]):
+            for chunk in self.index.chunks_of(media_row["id"]):
+                await self.storage.delete(chunk["storage_key"])
+                self.index.delete_chunk(media_row["id"], chunk["seq"])
+
+    async def sweep(self) -> None:
+        """Remove chunk objects that a crash left behind after their master was complete."""
+        for media_row in self.index.completed_media_with_chunks():
+            with contextlib.suppress(LiteError):
+                await self._drop_chunks(media_row["recording_id"])
+
+    async def finalize_idle(self) -> int:
+        """Finalize sessions that have received nothing for RECORDING_IDLE_FINALIZE_SECONDS."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.idle_finalize_seconds)
+        done = 0
+        for recording in self.index.idle_recordings(cutoff.isoformat(timespec="microseconds")):
+            async with self.locks(recording["user_id"], recording["session_uid"]):
+                if self.shared and await self._recently_active_elsewhere(recording, cutoff):
+                    continue
+                current = self.index.get_recording_by_id(recording["id"])
+                if current is None or current["status"] != "in_progress":
+                    continue
+                try:
+                    await self.finalize(current, force=True)
+                    done += 1
+                except LiteError as exc:  # storage down: the next round tries again
+                    log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
+                except Exception:  # one recording's fault must not stop the others' finalizing
+                    log.exception("idle recording %s could not be finalized", recording["id"])
+        return done
+
+    async def _recently_active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
+        """With several replicas, chunks may be arriving at another one: the storage says when the
+        newest chunk came, and the manifest whether another replica finalized it already."""
+        await self.catalog.load_recording(recording["user_id"], recording["id"])
+        for media_row in self.index.media_for([recording["id"]]):
+            async for info in self.storage.list(media_row["storage_key"] + ".chunks/"):
+                if info.last_modified > cutoff:
+                    return True
+        return False
+
+    async def run(self) -> None:
+        """The background loop; runs until cancelled at shutdown."""
+        interval = min(30.0, max(self.settings.idle_finalize_seconds / 4, 0.2))
+        with contextlib.suppress(LiteError):
+            await self.storage.remove_leftovers()  # temp files of a killed process
+        with contextlib.suppress(LiteError):
+            await self.sweep()
+        while True:
+            try:
+                await self.finalize_idle()
+            except Exception:
+                log.exception("idle finalization round failed")
+            await asyncio.sleep(interval)
