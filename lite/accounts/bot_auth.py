@@ -25,7 +25,7 @@ import jwt
 
 from lite.accounts.auth import Auth
 from lite.errors import Forbidden
-from lite.recordings.service import check_meeting_id
+from lite.recordings.shapes import check_meeting_id
 
 log = logging.getLogger("lite.accounts.bot_auth")
 AUDIENCE, ISSUER, SCOPE = "transcription-collector", "meeting-api", "transcribe:write"

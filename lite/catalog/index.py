@@ -15,8 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from lite.catalog.schema import ADDED_COLUMNS, SCHEMA
-
-Row = dict[str, Any]
+from lite.catalog.session_queries import Row, SessionQueries
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +30,7 @@ class ListQuery:
     meeting_id: str | None = None
 
 
-class Index:
+class Index(SessionQueries):
     def __init__(self, path: Path | str) -> None:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
@@ -186,91 +185,6 @@ class Index:
 
     def get_recording_by_id(self, recording_id: int) -> Row | None:
         return self._one("SELECT * FROM recordings WHERE id = ?", (recording_id,))
-
-    # chunked (bot) recordings
-
-    def bot_recording(self, user_id: int, session_uid: str) -> Row | None:
-        return self._one(
-            "SELECT * FROM recordings WHERE user_id = ? AND session_uid = ? AND source = 'bot' "
-            "ORDER BY created_at DESC LIMIT 1",
-            (user_id, session_uid),
-        )
-
-    def bot_session_owner(self, session_uid: str) -> int | None:
-        row = self._one(
-            "SELECT user_id FROM recordings WHERE session_uid = ? AND source = 'bot' "
-            "ORDER BY created_at DESC LIMIT 1",
-            (session_uid,),
-        )
-        return int(row["user_id"]) if row else None
-
-    def media_of_type(self, recording_id: int, media_type: str) -> Row | None:
-        return self._one(
-            "SELECT * FROM media_files WHERE recording_id = ? AND type = ?", (recording_id, media_type)
-        )
-
-    def record_chunk(self, recording: Row | None, media: Row | None, chunk: Row, updated_at: str) -> None:
-        """In one transaction: a new recording and media row if this chunk starts them, the chunk
-        (a resend replaces it), the media's size as the sum of its chunks, and the final mark."""
-        media_id = chunk["media_id"]
-        with self.db.conn:
-            self.db.execute("BEGIN")
-            self._put_new(recording, [media] if media is not None else [])
-            self.db["chunks"].upsert(chunk, pk=("media_id", "seq"))
-            self.db.execute(
-                "UPDATE media_files SET updated_at = ?, file_size_bytes = "
-                "(SELECT COALESCE(SUM(size), 0) FROM chunks WHERE media_id = ?) WHERE id = ?",
-                (updated_at, media_id, media_id),
-            )
-            if chunk["is_final"]:
-                self.db.execute("UPDATE media_files SET final_seq = ? WHERE id = ?", (chunk["seq"], media_id))
-            self.db.execute(
-                "UPDATE recordings SET updated_at = ? "
-                "WHERE id = (SELECT recording_id FROM media_files WHERE id = ?)",
-                (updated_at, media_id),
-            )
-
-    def mark_final(self, media_id: int, seq: int, updated_at: str) -> None:
-        """The session's last chunk is `seq` (an empty final chunk ended it)."""
-        with self.db.conn:
-            self.db.execute("BEGIN")
-            self.db.execute("UPDATE media_files SET final_seq = ?, updated_at = ? WHERE id = ?",
-                            (seq, updated_at, media_id))  # fmt: skip
-            self.db.execute(
-                "UPDATE recordings SET updated_at = ? "
-                "WHERE id = (SELECT recording_id FROM media_files WHERE id = ?)",
-                (updated_at, media_id),
-            )
-
-    def chunks_of(self, media_id: int) -> list[Row]:
-        return self._all("SELECT * FROM chunks WHERE media_id = ? ORDER BY seq", (media_id,))
-
-    def delete_chunk(self, media_id: int, seq: int) -> None:
-        self.db.execute("DELETE FROM chunks WHERE media_id = ? AND seq = ?", (media_id, seq))
-
-    def idle_recordings(self, updated_before: str) -> list[Row]:
-        return self._all(
-            "SELECT * FROM recordings WHERE status = 'in_progress' AND updated_at < ? ORDER BY updated_at",
-            (updated_before,),
-        )
-
-    def completed_media_with_chunks(self) -> list[Row]:
-        return self._all(
-            "SELECT DISTINCT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
-            "JOIN chunks c ON c.media_id = m.id WHERE r.status = 'completed'",  # failed ones keep theirs
-            (),
-        )
-
-    def finish_media(self, media_id: int, fields: Row) -> None:
-        self.db["media_files"].update(media_id, fields)
-
-    def set_status(self, recording_id: int, status: str, at: str, error: str | None = None) -> None:
-        completed = at if status == "completed" else None
-        self.db.execute(
-            "UPDATE recordings SET status = ?, completed_at = ?, updated_at = ?, error_message = ? "
-            "WHERE id = ?",
-            (status, completed, at, error, recording_id),
-        )
 
     # the catalog: refilling the index from storage
 

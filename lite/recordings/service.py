@@ -6,16 +6,13 @@ written; on delete, storage first, then the index, so a failed delete can simply
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
 
 from lite.catalog.index import Index, ListQuery, Row
-from lite.catalog.keys import check_session_uid, media_key, media_name
+from lite.catalog.keys import media_key, media_name
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
@@ -25,141 +22,15 @@ from lite.http.playback import MediaSource
 from lite.ids import new_id
 from lite.media import formats as media
 from lite.media.assemble import probe_duration
+from lite.recordings.shapes import check_meeting_id, raw_path, recording_out
 from lite.recordings.sources import chunks_source, master_source
+from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.sessions.locks import SessionLocks
 from lite.storage import Storage, Stored
 
-MEETING_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 STATUSES = ("in_progress", "completed", "failed")
 # Multipart framing around the file is small; a declared body beyond this slack is refused unread.
 FORM_OVERHEAD = 1024 * 1024
-AUDIO_ONLY = ("wav", "mp3", "m4a", "opus")
-
-
-def raw_path(recording_id: int, media_id: int) -> str:
-    return f"/recordings/{recording_id}/media/{media_id}/raw"
-
-
-def check_meeting_id(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not MEETING_ID.fullmatch(value):
-        raise BadInput("meeting_id must be 1-128 characters of letters, digits, '_', '.', ':' or '-'")
-    return value
-
-
-def _meeting_id_out(value: str | None) -> int | str | None:
-    # Vexa's clients expect numeric meeting ids as JSON numbers.
-    return int(value) if value is not None and value.isdecimal() and len(value) < 16 else value
-
-
-def media_out(row: Row) -> dict[str, Any]:
-    out = {
-        "id": row["id"],
-        "type": row["type"],
-        "format": row["format"],
-        "content_type": row["content_type"],
-        "storage_backend": row["storage_backend"],
-        "file_size_bytes": row["file_size_bytes"],
-        "duration_seconds": row["duration_seconds"],
-        "created_at": row["created_at"],
-    }
-    if row.get("extra"):  # chunked recordings: how many chunks made it, and which never came
-        out |= json.loads(row["extra"])
-    return out
-
-
-def recording_out(row: Row, media_rows: list[Row]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "user_id": row["user_id"],
-        "session_uid": row["session_uid"],
-        "meeting_id": _meeting_id_out(row["meeting_id"]),
-        "platform": row.get("platform"),
-        "native_meeting_id": row.get("native_meeting_id"),
-        "source": row["source"],
-        "status": row["status"],
-        "error_message": row.get("error_message"),
-        "created_at": row["created_at"],
-        "completed_at": row["completed_at"],
-        "media_files": [media_out(m) for m in media_rows],
-    }
-
-
-@dataclass(frozen=True)
-class UploadPlan:
-    """What the form fields sent before the file decide: everything the storage key needs."""
-
-    session_uid: str
-    media_type: str
-    format: str
-
-    @classmethod
-    def from_fields(cls, fields: dict[str, str], filename: str | None, head: bytes) -> UploadPlan:
-        media_type = (fields.get("media_type") or "audio").strip().lower()
-        if media_type not in media.MEDIA_TYPES:
-            raise BadInput(f"media_type must be one of {', '.join(media.MEDIA_TYPES)}")
-        fmt = _resolve_format(fields.get("format"), filename, head, media_type)
-        if media_type == "video" and fmt in AUDIO_ONLY:
-            raise BadInput(f"format {fmt} cannot hold video")
-        session_uid = fields.get("session_uid") or new_session_uid()
-        return cls(session_uid=check_session_uid(session_uid), media_type=media_type, format=fmt)
-
-    def conflicts_with(self, name: str, value: str) -> bool:
-        """A key-deciding field sent after the file, saying something else than was used."""
-        used = {"session_uid": self.session_uid, "media_type": self.media_type, "format": self.format}
-        return name in used and value.strip().lower() != used[name].lower()
-
-
-def new_session_uid() -> str:
-    return f"upload-{new_id():x}"
-
-
-def _resolve_format(declared: str | None, filename: str | None, head: bytes, media_type: str) -> str:
-    if declared:
-        fmt = declared.strip().lower().lstrip(".")
-        if fmt not in media.FORMATS:
-            raise BadInput(f"unknown format {declared!r}; use one of {', '.join(media.FORMATS)}")
-        return fmt
-    fmt = media.format_from_filename(filename)
-    if fmt:
-        return fmt
-    container = media.sniff_container(head)
-    if container == "mp4":
-        return "mp4" if media_type == "video" else "m4a"
-    if container:
-        return container
-    raise BadInput("could not tell the format: send a 'format' field or a file name with an extension")
-
-
-async def _peek(chunks: AsyncIterator[bytes], want: int) -> tuple[bytes, AsyncIterator[bytes]]:
-    """Read at least `want` bytes (or all there is) and give back a stream that still starts at 0."""
-    head = b""
-    async for chunk in chunks:
-        head += chunk
-        if len(head) >= want:
-            break
-
-    async def rest() -> AsyncIterator[bytes]:
-        if head:
-            yield head
-        async for chunk in chunks:
-            yield chunk
-
-    return head, rest()
-
-
-def _duration_field(fields: dict[str, str]) -> float | None:
-    raw = fields.get("duration_seconds")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadInput("duration_seconds must be a number") from None
-    if not 0 <= value < 1e7:
-        raise BadInput("duration_seconds must be between 0 and 10,000,000")
-    return value
 
 
 class Recordings:
@@ -189,7 +60,7 @@ class Recordings:
                 if isinstance(value, FilePart):
                     if plan is not None:
                         raise BadInput("send exactly one 'file' part")
-                    head, chunks = await _peek(value.chunks, media.SNIFF_BYTES)
+                    head, chunks = await peek(value.chunks, media.SNIFF_BYTES)
                     if not head:
                         raise BadInput("the file is empty")
                     plan = UploadPlan.from_fields(fields, value.filename, head)
@@ -203,7 +74,7 @@ class Recordings:
             if plan is None or stored is None:
                 raise BadInput("the form has no 'file' part")
             meeting_id = check_meeting_id(fields.get("meeting_id"))
-            duration = _duration_field(fields)
+            duration = duration_field(fields)
             if duration is None:
                 duration = await to_thread.run_sync(self._probe, key)
             recording, media_row = self._rows(user_id, recording_id, key, plan, meeting_id, stored, duration)

@@ -26,7 +26,7 @@ from typing import Any
 from lite.catalog.keys import check_session_uid
 from lite.errors import BadInput
 from lite.media import formats as media
-from lite.recordings.service import check_meeting_id
+from lite.recordings.shapes import check_meeting_id
 
 FIELDS = ("session_uid", "media_type", "format", "media_format", "chunk_seq", "is_final",
           "duration_seconds", "sample_rate", "meeting_id", "user_id")  # fmt: skip

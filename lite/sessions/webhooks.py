@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from lite.catalog.index import Row
+from lite.recordings.shapes import recording_out
 
 log = logging.getLogger("lite.sessions.webhooks")
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -39,10 +40,7 @@ class Notifier:
     def recording_completed(self, recording: Row, media: list[Row]) -> None:
         if not self.url:
             return
-        from lite.recordings.service import (
-            recording_out,  # the API's own shape, so receivers parse one format
-        )
-
+        # The API's own shape, so receivers parse one format.
         event = {"event": "recording.completed", "recording": recording_out(recording, media)}
         try:
             self.queue.put_nowait(event)
