@@ -13,9 +13,9 @@ import anyio
 import httpx
 import pytest
 
+from lite import background
 from lite.catalog.manifests import Catalog
 from lite.config import ConfigError, Settings
-from lite.http import app as web
 from lite.services import build_services
 from tests.conftest import ADMIN_TOKEN, LiveServer, backend_env, start_server
 from tests.faultkit import random_wav, wait_until
@@ -88,7 +88,7 @@ def test_a_rebuild_that_crashes_keeps_the_server_not_ready_until_it_succeeds(
         await real(self, progress)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Catalog, "rebuild", flaky)
-    monkeypatch.setattr(web, "REBUILD_RETRY_SECONDS", 1.5)
+    monkeypatch.setattr(background, "REBUILD_RETRY_SECONDS", 1.5)
     live = start_server(settings, wait_ready=False)
     try:
         failing = wait_until(lambda: "disk on fire" in _readyz(live.url).text, 10)

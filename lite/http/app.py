@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,7 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from lite.catalog.reconcile import Reconciler
+from lite.background import BackgroundWork
 from lite.errors import LiteError, StorageUnavailable
 from lite.http.routes.admin import AdminController
 from lite.http.routes.bot import upload_chunk
@@ -63,42 +62,6 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
     return Response({"detail": "internal server error"}, status_code=500)
 
 
-REBUILD_RETRY_SECONDS = 5.0
-RESTART_SECONDS = 30.0  # before a crashed background job starts again
-
-
-async def _supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
-    """Run a background job for the server's life: a crash is logged with its traceback and the job
-    starts again, never silently gone (idle finalizing, reconciling and webhooks would just stop)."""
-    while True:
-        try:
-            await job()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("background job %r crashed; starting it again in %.0f s", name, RESTART_SECONDS)
-            await asyncio.sleep(RESTART_SECONDS)
-
-
-async def _rebuild_then_finalize(services: Services, reconciler: Reconciler) -> None:
-    """Refill an empty index from storage (trying again until it succeeds; not ready until then),
-    then finalize idle bots and reconcile storage with the complete index (what requests killed
-    mid-way left)."""
-    while True:
-        try:
-            await services.rebuild_if_empty()
-            break
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # logged by rebuild_if_empty; /readyz shows it
-            await asyncio.sleep(REBUILD_RETRY_SECONDS)
-    await asyncio.gather(
-        _supervised("finalize idle bot sessions", services.finalizer.run),
-        _supervised("reconcile storage", reconciler.run),
-    )
-
-
 UNGATED = ("/healthz", "/readyz", "/docs", "/static")
 
 
@@ -116,23 +79,12 @@ def create_app(services: Services) -> WithFastRaw:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # Background work: index rebuild, idle-session finalization, reconciliation, webhook delivery.
-        services.finalizer.prepare()  # the server's own scratch space; CLI commands leave it alone
-        if services.index.is_empty():
-            services.rebuild.running = True  # gate requests from the first one on
-        reconciler = Reconciler(services)  # notes the start time before any request can write
-        tasks = [
-            asyncio.create_task(_rebuild_then_finalize(services, reconciler)),
-            asyncio.create_task(_supervised("webhook delivery", services.notifier.run)),
-        ]
+        work = BackgroundWork(services)  # rebuild, idle finalizing, reconciling, webhooks
+        work.start()
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await services.aclose()
-            reconciler.stopped_cleanly()
+            await work.stop()
 
     openapi = OpenAPIConfig(
         title="Lite",

@@ -1,0 +1,77 @@
+"""The server's background work, in one place: started with the server, supervised, stopped on
+shutdown.
+
+- the index rebuild from storage, when the index is empty (not ready until it succeeds);
+- then, with a complete index: finalizing bot sessions that went quiet (sessions.finalize), and
+  reconciling storage with the index after a crash (catalog.reconcile);
+- webhook delivery (sessions.webhooks).
+
+A job that crashes is logged with its traceback and started again after RESTART_SECONDS: never
+silently gone, as idle finalizing and webhooks would otherwise just stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from lite.catalog.reconcile import Reconciler
+from lite.services import Services
+
+log = logging.getLogger("lite.background")
+REBUILD_RETRY_SECONDS = 5.0
+RESTART_SECONDS = 30.0  # before a crashed background job starts again
+
+
+async def supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %r crashed; starting it again in %.0f s", name, RESTART_SECONDS)
+            await asyncio.sleep(RESTART_SECONDS)
+
+
+async def _rebuild_then_maintain(services: Services, reconciler: Reconciler) -> None:
+    while True:
+        try:
+            await services.rebuild_if_empty()
+            break
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # logged by rebuild_if_empty; /readyz shows it
+            await asyncio.sleep(REBUILD_RETRY_SECONDS)
+    await asyncio.gather(
+        supervised("finalize idle bot sessions", services.finalizer.run),
+        supervised("reconcile storage", reconciler.run),
+    )
+
+
+class BackgroundWork:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.tasks: list[asyncio.Task[None]] = []
+        self.reconciler: Reconciler | None = None
+
+    def start(self) -> None:
+        services = self.services
+        services.finalizer.prepare()  # the server's own scratch space; CLI commands leave it alone
+        if services.index.is_empty():
+            services.rebuild.running = True  # requests are gated from the first one on
+        self.reconciler = Reconciler(services)  # notes the start time before any request can write
+        self.tasks = [
+            asyncio.create_task(_rebuild_then_maintain(services, self.reconciler)),
+            asyncio.create_task(supervised("webhook delivery", services.notifier.run)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.services.aclose()
+        if self.reconciler is not None:
+            self.reconciler.stopped_cleanly()
