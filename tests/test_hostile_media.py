@@ -68,10 +68,19 @@ def test_a_file_named_like_an_image_sequence_is_not_a_pattern(tmp_path: Path, el
 
 
 def test_audio_that_decodes_to_far_more_than_its_size_holds_is_refused() -> None:
-    """A 1 Hz WAV: every byte is a second. 200 KB would be 55 hours of levels to compute."""
-    data = 200_000
-    bomb = wav_header(rate=1, data_size=data) + bytes(range(256)) * (data // 256)
+    """A 1 kHz 8-bit WAV declaring no end: the decode is cut where the file's size says it must."""
+    data = 2_000_000  # 2,000 s of 8-bit samples; a file of 2 MB may hold at most 100,000 s...
+    bomb = wav_header(rate=1000, data_size=data) + bytes(range(256)) * (data // 256)
     with pytest.raises(waveform.NoAudioLevels, match="more than a file of this size holds"):
+        waveform.window_peaks(io.BytesIO(bomb), size=1000)  # ...but this one says it is 1 KB
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(1, 1), (2_000_000_000, 1), (8000, 200)])
+def test_a_header_that_lies_about_rate_or_channels_is_refused(rate: int, channels: int) -> None:
+    """A window of a 2 GHz "recording" would be a hundred million samples held at once."""
+    data = 64_000
+    bomb = wav_header(rate=rate, data_size=data, bits=8, channels=channels) + bytes(data)
+    with pytest.raises(waveform.NoAudioLevels, match="declares"):
         waveform.window_peaks(io.BytesIO(bomb), size=len(bomb))
 
 

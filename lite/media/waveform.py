@@ -41,6 +41,7 @@ MAX_DECODED_SECONDS = 12 * 3600.0
 SECONDS_PER_BYTE = 0.05  # 20 bytes a second of audio: below any real codec's bitrate (Opus: 750+)
 MIN_DECODED_ALLOWANCE = 600.0  # a small file may still be ten minutes of silence
 MAX_FRAME_SAMPLES = 1 << 20  # real frames hold a few thousand
+MIN_RATE, MAX_RATE, MAX_CHANNELS = 1000, 768_000, 64
 MAX_DECODE_WALL_SECONDS = 120.0
 DECODE_WORKERS = 1
 MAX_WAITING = 8
@@ -87,6 +88,13 @@ def window_peaks(
             raise NoAudioLevels("the file has no audio track")
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate or stream.rate or 48000
+        channels = stream.codec_context.channels or 1
+        if not MIN_RATE <= rate <= MAX_RATE or channels > MAX_CHANNELS:
+            # A lying header: a window of a billion-sample rate would be held whole in memory.
+            raise NoAudioLevels(
+                f"the audio declares {rate} Hz and {channels} channels; a recording has"
+                f" {MIN_RATE}-{MAX_RATE} Hz and at most {MAX_CHANNELS} channels"
+            )
         window = max(1, round(rate * window_seconds))
         # Mono float at the source rate: no resampling filter that would hide the speech band.
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
