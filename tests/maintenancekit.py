@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from lite.accounts.bot_auth import BotIdentity
-from lite.catalog.manifests import manifest_key
+from lite.catalog.findings import Report
+from lite.catalog.layout import manifest_key
+from lite.catalog.verify import Verifier
 from lite.config import Settings
 from lite.http.multipart import FilePart
-from lite.ops.verify import Report, Verifier
 from lite.services import Services, build_services
 from lite.storage import Storage
 from tests.mediarecorder import wav_bytes

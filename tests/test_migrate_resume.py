@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from lite.catalog.index import Index, ListQuery
-from lite.catalog.manifests import parse_manifest
+from lite.catalog.layout import parse_manifest
 from lite.config import Settings, load_settings
 from lite.services import build_services
 from tests.conftest import backend_env, s3_client

@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lite.catalog import reconcile
-from lite.catalog.manifests import manifest_key
+from lite.catalog.layout import manifest_key
 from lite.catalog.reconcile import Reconciler
+from lite.catalog.verify import Verifier
 from lite.config import ConfigError, Settings, load_settings
 from lite.errors import StorageUnavailable
 from lite.ids import new_id
-from lite.ops.verify import Verifier
 from lite.services import Services, build_services, open_storage
 from lite.sessions.bot_uploads import chunk_key
 from lite.storage import ObjectInfo

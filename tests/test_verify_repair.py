@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from lite.catalog.manifests import parse_manifest
+from lite.catalog.layout import parse_manifest
 from tests.maintenancekit import (
     WAV,
     Store,

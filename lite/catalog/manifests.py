@@ -20,62 +20,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lite.catalog.index import Index, Row
-from lite.catalog.keys import recording_prefix
+from lite.catalog.layout import (
+    MANIFEST,
+    api_key_id_key,
+    api_key_key,
+    dump,
+    manifest_bytes,
+    manifest_key,
+    parse_manifest,
+    user_key,
+)
 from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
 from lite.errors import NotFound
 from lite.storage import Storage
 
 log = logging.getLogger("lite.catalog.manifests")
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
 PARALLEL_READS = 32
-RECORDING_FIELDS = ("id", "user_id", "session_uid", "meeting_id", "source", "status", "created_at",
-                    "completed_at", "updated_at")  # fmt: skip
-# Added later: manifests written before them lack them (read as None).
-LATER_RECORDING_FIELDS = ("platform", "native_meeting_id", "error_message")
-MEDIA_FIELDS = ("id", "recording_id", "type", "format", "content_type", "storage_backend", "storage_key",
-                "file_size_bytes", "duration_seconds", "sha256", "created_at", "updated_at", "extra", "state",
-                "final_seq")  # fmt: skip
-
-
-def manifest_key(user_id: int, recording_id: int) -> str:
-    return recording_prefix(user_id, recording_id) + MANIFEST
-
-
-def user_key(user_id: int) -> str:
-    return f"users/{user_id}.json"
-
-
-def api_key_key(key_hash: str) -> str:
-    return f"api-keys/{key_hash}.json"
-
-
-def api_key_id_key(key_id: int) -> str:
-    return f"api-key-ids/{key_id}.json"
-
-
-def _dump(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
-
-
-def manifest_of(recording: Row, media: list[Row]) -> dict[str, Any]:
-    return {
-        "version": MANIFEST_VERSION,
-        "recording": {k: recording.get(k) for k in (*RECORDING_FIELDS, *LATER_RECORDING_FIELDS)},
-        "media_files": [{k: m.get(k) for k in MEDIA_FIELDS} for m in media],
-    }
-
-
-def manifest_bytes(recording: Row, media: list[Row]) -> bytes:
-    return _dump(manifest_of(recording, media))
-
-
-def parse_manifest(data: bytes) -> tuple[Row, list[Row]]:
-    doc = json.loads(data)
-    recording = {k: doc["recording"][k] for k in RECORDING_FIELDS}
-    recording |= {k: doc["recording"].get(k) for k in LATER_RECORDING_FIELDS}
-    media = [{k: m.get(k) for k in MEDIA_FIELDS} for m in doc["media_files"]]
-    return recording, media
 
 
 @dataclass
@@ -120,7 +80,7 @@ class Catalog:
     # users and keys
 
     async def save_user(self, user: Row) -> None:
-        await self.storage.put_bytes(user_key(user["id"]), _dump(user))
+        await self.storage.put_bytes(user_key(user["id"]), dump(user))
 
     async def load_users(self) -> list[Row]:
         """Every readable user; an unreadable one is moved aside (lite.catalog.quarantine), not skipped."""
@@ -144,9 +104,9 @@ class Catalog:
             return None
 
     async def save_api_key(self, row: Row) -> None:
-        await self.storage.put_bytes(api_key_id_key(row["id"]), _dump({"key_hash": row["key_hash"]}))
+        await self.storage.put_bytes(api_key_id_key(row["id"]), dump({"key_hash": row["key_hash"]}))
         record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"]}
-        await self.storage.put_bytes(api_key_key(row["key_hash"]), _dump(record))
+        await self.storage.put_bytes(api_key_key(row["key_hash"]), dump(record))
 
     async def delete_api_key(self, key_id: int, key_hash: str) -> None:
         await self.storage.delete(api_key_key(key_hash))  # auth stops here, on every replica
@@ -183,7 +143,7 @@ class Catalog:
     async def save_manifest(self, recording: Row, media: list[Row]) -> None:
         recording_id = recording["id"]
         await self.storage.put_bytes(
-            manifest_key(recording["user_id"], recording_id), _dump(manifest_of(recording, media))
+            manifest_key(recording["user_id"], recording_id), manifest_bytes(recording, media)
         )
 
     async def delete_manifest(self, user_id: int, recording_id: int) -> None:

@@ -4,7 +4,7 @@ A request killed (SIGKILL, power cut) between its storage write and its index up
 that nothing names: an uploaded file or a bot's first chunk without a manifest, a manifest the index
 never got, or (minio/s3) chunks under a media file whose manifest says it was finalized. In the
 background after a start (after the index rebuild, if any), the server runs `verify`'s walk
-(lite.ops.verify) and applies only the repairs that lose nothing and cannot race a live write:
+(lite.catalog.verify) and applies only the repairs that lose nothing and cannot race a live write:
 
 - orphans are deleted: objects that no index row and no manifest account for, under the recording
   prefix of a Lite user (anything else Lite did not write: it is left for an operator), at most
@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from lite.catalog.manifests import user_key
+from lite.catalog.findings import DAMAGE, Finding, Report
+from lite.catalog.layout import user_key
+from lite.catalog.verify import Verifier
 from lite.catalog.walk import RECORDING_PREFIX
 from lite.errors import LiteError, NotFound
-from lite.ops.verify import DAMAGE, Finding, Report, Verifier
 
 if TYPE_CHECKING:
     from lite.services import Services

@@ -1,4 +1,4 @@
-"""The operators' `verify` and `migrate` commands of `python -m lite` (the work is in lite.ops.verify and
+"""The operators' `verify` and `migrate` commands of `python -m lite` (the work is in lite.catalog.verify and
 lite.ops.migrate, on top of lite.catalog.walk): their options, and how their outcome becomes an exit code."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from lite.catalog.verify import Verifier
 from lite.config import BACKENDS, ConfigError
 from lite.ops.migrate import JOBS, Journal, Migration, Summary, journal_path, location, target_settings
-from lite.ops.verify import Verifier
 from lite.services import Services, open_storage
 
 

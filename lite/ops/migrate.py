@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from lite.catalog.index import Index
-from lite.catalog.manifests import MANIFEST, manifest_bytes, parse_manifest
+from lite.catalog.layout import MANIFEST, manifest_bytes, parse_manifest
 from lite.catalog.walk import Bounded, Group, grouped, merge
 from lite.config import Settings, load_settings
 from lite.errors import LiteError

@@ -27,103 +27,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from lite.catalog.findings import DAMAGE, Finding, Report
 from lite.catalog.index import Index, Row
 from lite.catalog.keys import recording_prefix
-from lite.catalog.manifests import Catalog, manifest_key, parse_manifest
+from lite.catalog.layout import manifest_key, parse_manifest
+from lite.catalog.manifests import Catalog
 from lite.catalog.walk import RECORDING_PREFIX, Bounded, Group, grouped, master_of_chunk, merge, sha256_of
-from lite.config import MiB
 from lite.errors import NotFound
 from lite.storage import ObjectInfo, Storage
 
 PACE = 500  # recordings checked between turns given to requests (paced mode)
 HASH_JOBS = 8  # objects re-hashed at once: S3 reads are latency-bound, local ones disk-bound
-DAMAGE = ("missing", "size", "checksum", "unreadable")
-
-
-@dataclass
-class Finding:
-    kind: str
-    key: str
-    detail: str
-    recording_id: int | None = None
-    repaired: bool = False
-    fix: Callable[[], Awaitable[bool]] | None = field(default=None, repr=False, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "key": self.key,
-            "recording_id": self.recording_id,
-            "detail": self.detail,
-            "repairable": self.fix is not None,
-            "repaired": self.repaired,
-        }
-
-
-@dataclass
-class Report:
-    backend: str
-    checksums: bool
-    grace_seconds: float
-    recordings: int = 0
-    objects: int = 0
-    bytes: int = 0
-    hashed: int = 0
-    seconds: float = 0.0
-    findings: list[Finding] = field(default_factory=list)
-    in_flight: list[str] = field(default_factory=list)
-
-    @property
-    def unresolved(self) -> list[Finding]:
-        return [f for f in self.findings if not f.repaired]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "clean": not self.unresolved,
-            "backend": self.backend,
-            "recordings": self.recordings,
-            "objects": self.objects,
-            "bytes": self.bytes,
-            "checksums_checked": self.hashed if self.checksums else None,
-            "seconds": round(self.seconds, 3),
-            "problems": [f.as_dict() for f in self.findings],
-            "in_flight": self.in_flight,
-            "grace_seconds": self.grace_seconds,
-        }
-
-    def text(self) -> str:
-        lines = [
-            f"verify: {self.recordings} recordings, {self.objects} objects ({self.bytes / MiB:.1f} MiB)"
-            f" on {self.backend} storage, {self.seconds:.1f} s",
-            f"checksums: {self.hashed} media objects re-read and hashed"
-            if self.checksums
-            else "checksums: not checked (--checksums re-reads and hashes every media object)",
-        ]
-        lines += [
-            f"  {f.kind:<11} {f.key}: {f.detail}{'  [repaired]' if f.repaired else ''}" for f in self.findings
-        ]
-        if self.in_flight:
-            shown = ", ".join(self.in_flight[:5]) + (", ..." if len(self.in_flight) > 5 else "")
-            lines.append(
-                f"in flight: {len(self.in_flight)} unaccounted objects younger than {self.grace_seconds:g} s"
-                f" left alone (writes in progress?): {shown}"
-            )
-        left = self.unresolved
-        if not self.findings:
-            lines.append("clean")
-        else:
-            lines.append(
-                f"{len(self.findings)} problems, {len(self.findings) - len(left)} repaired, {len(left)} left"
-            )
-            if any(f.fix is not None for f in left):
-                lines.append("--repair fixes orphans, unindexed recordings and missing manifests")
-        return "\n".join(lines)
-
-
 def _accounted(key: str, media: list[Row]) -> bool:
     if any(key == m["storage_key"] for m in media):
         return True
