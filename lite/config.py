@@ -40,6 +40,16 @@ class S3Settings:
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """The HTTP server's defences against slow and idle clients (lite.http.connections)."""
+
+    header_timeout: float = 10.0  # seconds to send a complete request head
+    body_timeout: float = 30.0  # seconds a request body may pause
+    keepalive_timeout: float = 5.0  # seconds an idle kept-alive connection stays open
+    max_connections: int = 4096  # open connections; past it the longest-idle one makes room
+
+
+@dataclass(frozen=True)
 class Settings:
     storage_backend: str = "local"
     data_dir: Path = Path("./data")
@@ -64,6 +74,7 @@ class Settings:
     max_chunks: int = 100_000  # chunk_seq of a bot session: 0..max_chunks (14 days of 12 s chunks)
     meeting_token_secret: str | None = None  # Vexa's ADMIN_TOKEN: signs the bot's MeetingToken
     internal_api_secret: str | None = None  # Vexa's INTERNAL_API_SECRET: another bot credential
+    http: ConnectionLimits = ConnectionLimits()
 
     @property
     def index_path(self) -> Path:
@@ -198,4 +209,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # token, which may also be generated; lite.services falls back to that one).
         meeting_token_secret=_str(env, "ADMIN_TOKEN"),
         internal_api_secret=_str(env, "INTERNAL_API_SECRET"),
+        http=ConnectionLimits(
+            header_timeout=float(_int(env, "HTTP_HEADER_TIMEOUT_SECONDS", 10, minimum=1)),
+            body_timeout=float(_int(env, "HTTP_BODY_TIMEOUT_SECONDS", 30, minimum=1)),
+            keepalive_timeout=float(_int(env, "HTTP_KEEPALIVE_TIMEOUT_SECONDS", 5, minimum=1)),
+            max_connections=_int(env, "HTTP_MAX_CONNECTIONS", 4096, minimum=16),
+        ),
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lite.http.connections import ConnectionLimits
+from lite.config import ConfigError, ConnectionLimits, load_settings
 from lite.http.server import RateLimitedLoopErrors
 from tests.conftest import ADMIN_TOKEN, backend_env
 from tests.procserver import ServerProcess
@@ -128,11 +128,11 @@ def test_a_body_that_stops_arriving_is_cut_off_and_nothing_is_stored(tmp_path: P
 
 
 def test_connection_limits_come_from_the_environment_and_refuse_nonsense() -> None:
-    limits = ConnectionLimits.from_env({"HTTP_HEADER_TIMEOUT_SECONDS": "3", "HTTP_MAX_CONNECTIONS": "64"})
+    limits = load_settings({"HTTP_HEADER_TIMEOUT_SECONDS": "3", "HTTP_MAX_CONNECTIONS": "64"}).http
     assert (limits.header_timeout, limits.max_connections) == (3.0, 64)
-    assert ConnectionLimits.from_env({}) == ConnectionLimits()
-    with pytest.raises(ValueError, match="HTTP_BODY_TIMEOUT_SECONDS"):
-        ConnectionLimits.from_env({"HTTP_BODY_TIMEOUT_SECONDS": "soon"})
+    assert load_settings({}).http == ConnectionLimits()
+    with pytest.raises(ConfigError, match="HTTP_BODY_TIMEOUT_SECONDS"):
+        load_settings({"HTTP_BODY_TIMEOUT_SECONDS": "soon"})
 
 
 def test_a_flood_of_event_loop_errors_is_logged_a_few_times_not_each_time(

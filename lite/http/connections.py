@@ -21,47 +21,15 @@ a real client; if every connection is busy, the new one is closed at once.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from lite.config import ConnectionLimits
+
 MAX_REQUEST_HEAD = 64 * 1024
 SWEEP_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    header_timeout: float = 10.0
-    body_timeout: float = 30.0
-    keepalive_timeout: float = 5.0
-    max_connections: int = 4096
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ConnectionLimits:
-        env = os.environ if env is None else env
-
-        def number(name: str, default: float, low: float) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, not {raw!r}") from None
-            if value < low:
-                raise ValueError(f"{name} must be at least {low:g}")
-            return value
-
-        return cls(
-            header_timeout=number("HTTP_HEADER_TIMEOUT_SECONDS", cls.header_timeout, 0.1),
-            body_timeout=number("HTTP_BODY_TIMEOUT_SECONDS", cls.body_timeout, 0.1),
-            keepalive_timeout=number("HTTP_KEEPALIVE_TIMEOUT_SECONDS", cls.keepalive_timeout, 0.1),
-            max_connections=int(number("HTTP_MAX_CONNECTIONS", cls.max_connections, 16)),
-        )
 
 
 class GuardedHttpTools(HttpToolsProtocol):

@@ -17,7 +17,7 @@ import uvicorn
 
 from lite.config import ConfigError, load_settings
 from lite.http.app import create_app
-from lite.http.connections import ConnectionLimits, guarded_protocol
+from lite.http.connections import guarded_protocol
 from lite.ops.datadir_lock import lock_data_dir, release
 from lite.services import build_services
 
@@ -126,17 +126,16 @@ def main() -> None:
     os.umask(0o077)
     try:
         settings = load_settings()
-        limits = ConnectionLimits.from_env()
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         quiet_libraries()
         lock = lock_data_dir(settings.data_dir, "the server")  # before anything is written
         services = asyncio.run(build_services(settings))
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         print(f"lite: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
-    _more_file_descriptors(limits.max_connections + 256)
+    _more_file_descriptors(settings.http.max_connections + 256)
     logging.getLogger("lite").info(
         "serving on http://%s:%d with %s storage, data in %s",
         settings.host,
@@ -155,10 +154,10 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-        timeout_keep_alive=limits.keepalive_timeout,  # type: ignore[arg-type]
+        timeout_keep_alive=settings.http.keepalive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,
         server_header=False,
-        http=guarded_protocol(limits),
+        http=guarded_protocol(settings.http),
         # uvloop serves a saturated server unfairly: with 64 connections of 256 KiB Ranges it had the
         # same throughput as asyncio's own loop but a p99 of 180-350 ms against 24-30 ms (bench/).
         loop="asyncio",
