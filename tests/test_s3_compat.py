@@ -120,3 +120,29 @@ def test_checksum_modes_follow_botocores_variables_when_set(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="AWS_RESPONSE_CHECKSUM_VALIDATION"):
         load_settings(env | {"AWS_RESPONSE_CHECKSUM_VALIDATION": "always"})
     assert dataclasses.is_dataclass(chosen)
+
+
+def test_a_presigned_url_for_the_public_endpoint_passes_a_store_that_checks_signatures(
+    s3rver_endpoint: str, tmp_path: Path
+) -> None:
+    """Browsers reach the store as `localhost`, the server as 127.0.0.1: the URL is signed for the
+    name browsers use, and s3rver (which checks query signatures, host included) serves it."""
+    import anyio
+
+    public = s3rver_endpoint.replace("127.0.0.1", "localhost")
+    env = backend_env("minio", tmp_path, s3rver_endpoint) | {"MINIO_PUBLIC_ENDPOINT": public}
+
+    async def presigned() -> str:
+        storage = await open_storage(load_settings(env))
+        try:
+            await storage.put_bytes("recordings/1/2/s.wav", WAV)
+            url = storage.presign("recordings/1/2/s.wav", "s.wav", "audio/wav", 60)
+            assert url is not None
+            return url
+        finally:
+            await storage.aclose()
+
+    url = anyio.run(presigned)
+    assert url.startswith(public)
+    assert httpx.get(url).content == WAV
+    assert httpx.get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0")).status_code == 403
