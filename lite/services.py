@@ -100,10 +100,7 @@ async def open_storage(settings: Settings) -> Storage:
         _writable_dir(settings.local_storage_dir, "LOCAL_STORAGE_DIR")
     storage = make_storage(settings)
     try:
-        if settings.storage_backend == "local":
-            await storage.check()
-        else:
-            await storage.ensure_bucket()  # type: ignore[attr-defined]
+        await storage.prepare()
     except LiteError as exc:
         variable = "LOCAL_STORAGE_DIR" if settings.storage_backend == "local" else _bucket_variable(settings)
         raise ConfigError(f"{variable}: {exc.detail}") from None
@@ -118,7 +115,7 @@ async def build_services(settings: Settings) -> Services:
     _private(settings.data_dir)
     admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
     catalog = Catalog(storage, index)
-    auth = Auth(index, catalog, admin_token, shared=settings.storage_backend != "local")
+    auth = Auth(index, catalog, admin_token, shared=storage.shared)
     webhook_secret = ensure_secret(
         settings.webhook_secret, settings.data_dir / "webhook-secret", "WEBHOOK_SECRET"
     )

@@ -67,7 +67,7 @@ class Reconciler:
         self.services = services
         # Taken before the server serves: no object this process writes is older.
         self.started = started or datetime.now(UTC)
-        self.shared = services.settings.storage_backend != "local"
+        self.shared = services.storage.shared
         self.grace = timedelta(seconds=services.settings.reconcile_grace_seconds)
         # A graceful shutdown ends or cancels (and so cleans up) every request first; only after a
         # kill, a crash or a first start is there anything to look for. Removed now, so that a kill

@@ -42,7 +42,7 @@ class Recordings:
         self.index = index
         self.storage = storage
         self.catalog = catalog
-        self.shared = settings.storage_backend != "local"  # other replicas may write the same bucket
+        self.shared = storage.shared  # other replicas may write the same bucket
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.max_upload_bytes

@@ -65,7 +65,7 @@ class BotUploads:
         self.storage = storage
         self.catalog = catalog
         self.finalizer = finalizer
-        self.shared = settings.storage_backend != "local"
+        self.shared = storage.shared
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.chunk_max_bytes

@@ -89,7 +89,7 @@ class Finalizer:
         self.catalog = catalog
         self.notifier = notifier
         self.locks = locks
-        self.shared = settings.storage_backend != "local"
+        self.shared = storage.shared
         self.workdir = settings.data_dir / "tmp"
 
     def prepare(self) -> None:

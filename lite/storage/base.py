@@ -33,6 +33,9 @@ class Stored:
 
 class Storage(ABC):
     backend: str
+    # Other replicas may write here at the same time (a bucket several servers share): what this
+    # process indexed may be stale, and what is missing here may exist. A private volume: False.
+    shared: bool = False
 
     async def put_stream(self, key: str, chunks: AsyncIterable[bytes], limit: int | None = None) -> Stored:
         """Write all of `chunks` under `key` atomically; on any error nothing is left under `key`."""
@@ -99,6 +102,11 @@ class Storage(ABC):
     @abstractmethod
     def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
         """A direct download URL, or None where the backend has none (local)."""
+
+    async def prepare(self) -> None:
+        """At start: make the store ready (a missing MinIO bucket is created), or raise a LiteError
+        that says what is wrong. By default, the same as `check`."""
+        await self.check()
 
     @abstractmethod
     async def check(self) -> None:

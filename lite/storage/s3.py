@@ -63,6 +63,7 @@ def _client_config(settings: S3Settings) -> Config:
 
 
 class S3Storage(Storage):
+    shared = True  # replicas run stateless on one bucket
     def __init__(self, settings: S3Settings, backend: str) -> None:
         self.backend = backend
         self.bucket = settings.bucket
@@ -268,7 +269,7 @@ class S3Storage(Storage):
             await self._call(self.client.list_objects_v2, Bucket=self.bucket, MaxKeys=1)
             raise  # listed fine after all: the HEAD's own answer stands
 
-    async def ensure_bucket(self) -> None:
+    async def prepare(self) -> None:
         """At start: MinIO gets a missing bucket created; on S3 a missing bucket is an error."""
         try:
             await self._head_bucket()
