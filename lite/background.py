@@ -4,7 +4,8 @@ shutdown.
 - the index rebuild from storage, when the index is empty (not ready until it succeeds);
 - then, with a complete index: finalizing bot sessions that went quiet (sessions.finalize), and
   reconciling storage with the index after a crash (catalog.reconcile);
-- webhook delivery (sessions.webhooks).
+- webhook delivery (sessions.webhooks);
+- deleting what a recording's delete could not (storage failed half-way), until storage is clean.
 
 A job that crashes is logged with its traceback and started again after RESTART_SECONDS: never
 silently gone, as idle finalizing and webhooks would otherwise just stop.
@@ -22,6 +23,7 @@ from lite.services import Services
 log = logging.getLogger("lite.background")
 REBUILD_RETRY_SECONDS = 5.0
 RESTART_SECONDS = 30.0  # before a crashed background job starts again
+DELETE_RETRY_SECONDS = 30.0
 
 
 async def supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
@@ -51,6 +53,12 @@ async def _rebuild_then_maintain(services: Services, reconciler: Reconciler) -> 
     )
 
 
+async def _finish_deletes(services: Services) -> None:
+    while True:
+        await services.recordings.finish_deletes()
+        await asyncio.sleep(DELETE_RETRY_SECONDS)
+
+
 class BackgroundWork:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -66,6 +74,7 @@ class BackgroundWork:
         self.tasks = [
             asyncio.create_task(_rebuild_then_maintain(services, self.reconciler)),
             asyncio.create_task(supervised("webhook delivery", services.notifier.run)),
+            asyncio.create_task(supervised("finish interrupted deletes", lambda: _finish_deletes(services))),
         ]
 
     async def stop(self) -> None:

@@ -82,3 +82,46 @@ async def test_nothing_deleted_comes_back_after_a_rebuild(settings: Settings) ->
         assert await stored_under(fresh, user["id"]) == []
     finally:
         await fresh.aclose()
+
+
+async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothing_comes_back(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lite.errors import StorageUnavailable
+
+    services = await build_services(settings)
+    try:
+        user = await services.auth.create_user("halfway@example.com", None)
+        for seq, chunk in enumerate(CHUNKS[:2]):
+            await send_chunk(services, user["id"], chunk, "halfway", seq, final=False)  # chunks, no master
+        recording = services.index.bot_recording(user["id"], "halfway")
+        assert recording is not None
+        real_delete = services.storage.delete
+        calls = 0
+
+        async def failing_after_one(key: str) -> None:
+            nonlocal calls
+            calls += 1
+            if calls > 1 and "manifest" not in key:
+                raise StorageUnavailable("object storage is unreachable")
+            await real_delete(key)
+
+        monkeypatch.setattr(services.storage, "delete", failing_after_one)
+        answer = await services.recordings.delete(user["id"], recording["id"])
+        assert answer["status"] == "deleted"  # gone for the user at once
+        with pytest.raises(NotFound):
+            await services.recordings.get(user["id"], recording["id"])
+        assert await stored_under(services, user["id"]) != []  # storage failed part of it
+        monkeypatch.setattr(services.storage, "delete", real_delete)  # storage is back
+        assert await services.recordings.finish_deletes() == 0  # the background job's round
+        assert await stored_under(services, user["id"]) == []
+    finally:
+        await services.aclose()
+    for path in settings.data_dir.glob("lite.db*"):
+        path.unlink()
+    fresh = await build_services(settings)
+    try:
+        await fresh.rebuild_if_empty()
+        assert fresh.index.get_recording_by_id(recording["id"]) is None
+    finally:
+        await fresh.aclose()

@@ -173,6 +173,22 @@ class Index(SessionQueries):
             ).fetchone()
         return int(row[0] or 0) if row else 0
 
+    def forget_recording(self, recording_id: int, keys: list[str], at: str) -> None:
+        """The recording leaves the index, and its objects are listed for deletion, in one step."""
+        with self.db.conn:
+            self.db.execute("BEGIN")
+            sql = "INSERT OR IGNORE INTO pending_deletes (storage_key, since) VALUES (?, ?)"
+            self.db.conn.executemany(sql, [(key, at) for key in keys])
+            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording_id,))
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording_id,))
+
+    def pending_deletes(self, limit: int) -> list[str]:
+        rows = self.db.execute("SELECT storage_key FROM pending_deletes LIMIT ?", (limit,)).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def deleted(self, key: str) -> None:
+        self.db.execute("DELETE FROM pending_deletes WHERE storage_key = ?", (key,))
+
     def delete_recording(self, recording_id: int) -> None:
         with self.db.conn:
             self.db.execute("BEGIN")

@@ -69,6 +69,12 @@ CREATE TABLE IF NOT EXISTS chunks (
 ) WITHOUT ROWID;
 -- Vexa's bot authenticates without a user key: the session's recording is found by its id alone.
 CREATE INDEX IF NOT EXISTS recordings_by_session_only ON recordings (session_uid, created_at DESC);
+-- Objects of deleted recordings that storage has not confirmed deleted yet (it failed half-way):
+-- tried again in the background until storage is clean (lite.background).
+CREATE TABLE IF NOT EXISTS pending_deletes (
+    storage_key TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS recordings_in_progress ON recordings (status, updated_at)
     WHERE status = 'in_progress';
 CREATE TABLE IF NOT EXISTS recording_counts (

@@ -1,11 +1,14 @@
 """The recordings service: what the API does, callable without HTTP.
 
 Order of writes: storage first, then the index, so the index never points at bytes that were not
-written; on delete, storage first, then the index, so a failed delete can simply be retried.
+written. On delete: the manifest first (nothing brings the recording back), then the index row,
+which lists the recording's objects for deletion in the same step, then the objects; what storage
+fails to delete is tried again in the background until it is clean.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +19,7 @@ from lite.catalog.keys import media_key, media_name
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
-from lite.errors import BadInput, NotFound, TooLarge
+from lite.errors import BadInput, LiteError, NotFound, TooLarge
 from lite.http.multipart import FilePart
 from lite.http.playback import MediaSource
 from lite.ids import new_id
@@ -28,6 +31,7 @@ from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.sessions.locks import SessionLocks
 from lite.storage import Storage, Stored
 
+log = logging.getLogger("lite.recordings")
 STATUSES = ("in_progress", "completed", "failed")
 # Multipart framing around the file is small; a declared body beyond this slack is refused unread.
 FORM_OVERHEAD = 1024 * 1024
@@ -184,12 +188,28 @@ class Recordings:
     async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
         # The manifest goes first: from then on no rebuild or replica brings the recording back.
         await self.catalog.delete_manifest(user_id, recording_id)
+        keys = []
         for media_row in self.index.media_for([recording_id]):
-            for chunk in self.index.chunks_of(media_row["id"]):
-                await self.storage.delete(chunk["storage_key"])
-            await self.storage.delete(media_row["storage_key"])
-        self.index.delete_recording(recording_id)
+            keys += [chunk["storage_key"] for chunk in self.index.chunks_of(media_row["id"])]
+            keys.append(media_row["storage_key"])
+        # Gone from the index and listed for deletion at once: if storage fails half-way, the rest
+        # is deleted in the background (finish_deletes), never left behind or brought back.
+        self.index.forget_recording(recording_id, keys, now_iso())
+        await self.finish_deletes(keys)
         return {"status": "deleted", "recording_id": recording_id}
+
+    async def finish_deletes(self, keys: list[str] | None = None) -> int:
+        """Delete objects of deleted recordings that are still listed; returns how many are left."""
+        left = 0
+        for key in keys if keys is not None else self.index.pending_deletes(1000):
+            try:
+                await self.storage.delete(key)
+            except LiteError as exc:
+                left += 1
+                log.warning("deleting %s failed, to be tried again: %s", key, exc.detail)
+                continue
+            self.index.deleted(key)
+        return left
 
     async def media(self, user_id: int, recording_id: int, media_id: int, confirm: bool = True) -> Row:
         await self._recording(user_id, recording_id, confirm)
