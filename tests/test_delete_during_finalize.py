@@ -62,6 +62,18 @@ async def test_a_delete_racing_the_final_chunk_leaves_nothing_and_never_fails(se
     assert await stored_under(services, user["id"]) == []
 
 
+async def after_a_rebuild(settings: Settings, user_id: int, recording_id: int) -> tuple[bool, list[str]]:
+    """A new disk for the index, refilled from storage: is the recording back, what is stored?"""
+    for path in settings.data_dir.glob("lite.db*"):
+        path.unlink()
+    fresh = await build_services(settings)
+    try:
+        await fresh.rebuild_if_empty()
+        return fresh.index.get_recording_by_id(recording_id) is not None, await stored_under(fresh, user_id)
+    finally:
+        await fresh.aclose()
+
+
 async def test_nothing_deleted_comes_back_after_a_rebuild(settings: Settings) -> None:
     services = await build_services(settings)
     try:
@@ -73,15 +85,7 @@ async def test_nothing_deleted_comes_back_after_a_rebuild(settings: Settings) ->
         await services.recordings.delete(user["id"], recording["id"])
     finally:
         await services.aclose()
-    for path in settings.data_dir.glob("lite.db*"):
-        path.unlink()
-    fresh = await build_services(settings)
-    try:
-        await fresh.rebuild_if_empty()
-        assert fresh.index.get_recording_by_id(recording["id"]) is None
-        assert await stored_under(fresh, user["id"]) == []
-    finally:
-        await fresh.aclose()
+    assert await after_a_rebuild(settings, user["id"], recording["id"]) == (False, [])
 
 
 async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothing_comes_back(
@@ -117,11 +121,4 @@ async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothin
         assert await stored_under(services, user["id"]) == []
     finally:
         await services.aclose()
-    for path in settings.data_dir.glob("lite.db*"):
-        path.unlink()
-    fresh = await build_services(settings)
-    try:
-        await fresh.rebuild_if_empty()
-        assert fresh.index.get_recording_by_id(recording["id"]) is None
-    finally:
-        await fresh.aclose()
+    assert await after_a_rebuild(settings, user["id"], recording["id"]) == (False, [])
