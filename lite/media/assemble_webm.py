@@ -20,6 +20,7 @@ import av
 import av.error
 
 from lite.media.assemble_base import BLOCK_SIZE, Assembled, AssemblyError, read_exact
+from lite.media.opening import OPTIONS
 from lite.media.probe import probe_duration
 
 log = logging.getLogger("lite.media.assemble")
@@ -99,7 +100,8 @@ def assemble_webm(chunks: Iterable[BinaryIO], out_path: Path, workdir: Path) -> 
 
 def _open(src: Path) -> av.container.InputContainer:
     try:
-        return av.open(str(src), format="matroska", metadata_errors="ignore")
+        # Matroska named, never probed; the same protocol and reference limits as every upload.
+        return av.open(str(src), format="matroska", options=dict(OPTIONS), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise AssemblyError(f"the recording cannot be read as WebM ({_reason(exc)})") from exc
 
