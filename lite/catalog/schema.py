@@ -75,6 +75,18 @@ CREATE TABLE IF NOT EXISTS pending_deletes (
     storage_key TEXT PRIMARY KEY,
     since TEXT NOT NULL
 ) WITHOUT ROWID;
+-- Webhook events not yet delivered (an outbox): they survive restarts and crashes, and are retried
+-- on Vexa's schedule until delivered or 24 h old (lite.sessions.webhooks).
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+    event_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (next_at);
 CREATE INDEX IF NOT EXISTS recordings_in_progress ON recordings (status, updated_at)
     WHERE status = 'in_progress';
 CREATE TABLE IF NOT EXISTS recording_counts (
@@ -105,5 +117,18 @@ ADDED_COLUMNS = {
         ("platform", "TEXT"),  # the meeting's platform (google_meet, teams, zoom), from Vexa's token
         ("native_meeting_id", "TEXT"),  # the platform's own meeting id, from Vexa's token
         ("error_message", "TEXT"),  # why a recording failed, or how it was kept when not playable
+    ),
+    # Vexa's user fields: the dashboard reads them, and `data` holds the per-user webhook settings.
+    "users": (
+        ("image_url", "TEXT"),
+        ("max_concurrent_bots", "INTEGER NOT NULL DEFAULT 3"),
+        ("data", "TEXT NOT NULL DEFAULT '{}'"),  # a JSON object, merged by PATCH /admin/users/{id}
+    ),
+    # Vexa's token fields: scopes (bot, tx, browser) decide what a key may do (lite.accounts.scopes).
+    "api_keys": (
+        ("scopes", "TEXT NOT NULL DEFAULT ''"),  # comma-separated; '' = a key made before scopes: full access
+        ("name", "TEXT"),
+        ("expires_at", "TEXT"),
+        ("last_used_at", "TEXT"),
     ),
 }
