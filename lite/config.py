@@ -70,6 +70,12 @@ class Settings:
     shutdown_timeout_seconds: int = 30
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # Per-user webhook URLs may point at private networks (otherwise refused: lite.accounts.webhook_targets)
+    webhook_allow_private_networks: bool = False
+    post_meeting_hooks: tuple[str, ...] = ()  # Vexa's POST_MEETING_HOOKS: more system webhook URLs
+    # Seconds between delivery attempts of one webhook event (Vexa's schedule), and when to give up
+    webhook_retry_seconds: tuple[float, ...] = (1.0, 2.0, 4.0, 60.0, 300.0, 1800.0, 7200.0)
+    webhook_max_age_seconds: float = 24 * 3600.0
     log_level: str = "info"
     max_chunks: int = 100_000  # chunk_seq of a bot session: 0..max_chunks (14 days of 12 s chunks)
     meeting_token_secret: str | None = None  # Vexa's ADMIN_TOKEN: signs the bot's MeetingToken
@@ -169,6 +175,27 @@ def _checksum_modes(env: Mapping[str, str]) -> dict[str, str]:
     return modes
 
 
+def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in (_str(env, name) or "").split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must start with http:// or https://, not {url!r}")
+    return urls
+
+
+def _seconds_list(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = _str(env, name)
+    if not raw:
+        return default
+    try:
+        values = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated seconds (e.g. 60,300,1800), not {raw!r}") from None
+    if not values or any(not 0 < v <= 86400 for v in values):
+        raise ConfigError(f"{name}: every delay must be between 0 and 86400 seconds")
+    return values
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     backend = (_str(env, "STORAGE_BACKEND", "local") or "local").lower()
@@ -182,8 +209,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"LOG_LEVEL must be one of critical, error, warning, info, debug, not {log_level!r}"
         )
     webhook_url = _str(env, "WEBHOOK_URL")
-    if webhook_url and not webhook_url.startswith(("http://", "https://")):
-        raise ConfigError(f"WEBHOOK_URL must start with http:// or https://, not {webhook_url!r}")
+    if webhook_url:
+        _urls({"WEBHOOK_URL": webhook_url}, "WEBHOOK_URL")
     return Settings(
         storage_backend=backend,
         data_dir=data_dir,
@@ -203,6 +230,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_timeout_seconds=_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, minimum=1),
         webhook_url=webhook_url,
         webhook_secret=_str(env, "WEBHOOK_SECRET"),
+        webhook_allow_private_networks=_bool(env, "WEBHOOK_ALLOW_PRIVATE_NETWORKS", False),
+        post_meeting_hooks=_urls(env, "POST_MEETING_HOOKS"),
+        webhook_retry_seconds=_seconds_list(env, "WEBHOOK_RETRY_SECONDS", Settings.webhook_retry_seconds),
+        webhook_max_age_seconds=float(_int(env, "WEBHOOK_MAX_AGE_SECONDS", 24 * 3600, minimum=1)),
         log_level=log_level,
         max_chunks=_int(env, "RECORDING_MAX_CHUNKS", 100_000, minimum=1),
         # Vexa v0.10.7 verifies MeetingTokens with ADMIN_TOKEN, else ADMIN_API_TOKEN (Lite's admin
