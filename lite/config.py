@@ -1,4 +1,4 @@
-"""Settings, read from the environment in one place.
+"""Settings, read from the environment here (the storage backend's in lite.config_storage).
 
 A bad setting raises ConfigError naming the variable; the entry points print that one line and exit,
 so an operator never has to read a traceback to find a typo.
@@ -11,32 +11,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-BACKENDS = ("local", "minio", "s3")
+from lite.config_storage import (
+    BACKENDS,
+    ConfigError,
+    S3Settings,
+    choose_backend,
+    s3_settings,
+)
+from lite.config_storage import env_bool as _bool
+from lite.config_storage import env_str as _str
+
+__all__ = [
+    "BACKENDS",
+    "ConfigError",
+    "ConnectionLimits",
+    "GiB",
+    "MiB",
+    "S3Settings",
+    "Settings",
+    "load_settings",
+]
+
 GiB = 1024**3
 MiB = 1024**2
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    bucket: str
-    endpoint: str | None  # None: AWS's own endpoint
-    public_endpoint: str | None  # the host browsers use, for presigned URLs
-    region: str
-    access_key: str | None  # None: boto3's default credential chain
-    secret_key: str | None
-    path_style: bool
-    create_bucket: bool  # minio: create a missing bucket; s3: a missing bucket is an error
-    # The variables these came from, so an error can say which one to fix.
-    endpoint_variable: str = "S3_ENDPOINT"
-    bucket_variable: str = "S3_BUCKET"
-    key_variables: tuple[str, str] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    # botocore's checksum modes: "when_required" by default on every endpoint (see lite/storage/s3.py)
-    request_checksums: str = "when_required"
-    response_checksums: str = "when_required"
 
 
 @dataclass(frozen=True)
@@ -87,17 +84,6 @@ class Settings:
         return self.data_dir / "lite.db"
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, not {raw!r}")
-
-
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -109,70 +95,6 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
     return value
-
-
-def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    raw = env.get(name, "").strip()
-    return raw or default
-
-
-def _endpoint(raw: str, secure: bool) -> str:
-    # MinIO users often write "minio:9000"; a full URL is used as is.
-    if "://" in raw:
-        return raw.rstrip("/")
-    return f"{'https' if secure else 'http'}://{raw}".rstrip("/")
-
-
-def _s3_settings(env: Mapping[str, str], backend: str) -> S3Settings:
-    if backend == "minio":
-        endpoint = _str(env, "MINIO_ENDPOINT")
-        if not endpoint:
-            raise ConfigError("MINIO_ENDPOINT is required when STORAGE_BACKEND=minio (e.g. minio:9000)")
-        secure = _bool(env, "MINIO_SECURE", False)
-        public = _str(env, "MINIO_PUBLIC_ENDPOINT")
-        return S3Settings(
-            bucket=_str(env, "MINIO_BUCKET", "recordings") or "recordings",
-            endpoint=_endpoint(endpoint, secure),
-            public_endpoint=_endpoint(public, secure) if public else None,
-            region=_str(env, "AWS_REGION", "us-east-1") or "us-east-1",
-            access_key=_str(env, "MINIO_ACCESS_KEY"),
-            secret_key=_str(env, "MINIO_SECRET_KEY"),
-            path_style=True,
-            create_bucket=True,
-            endpoint_variable="MINIO_ENDPOINT",
-            bucket_variable="MINIO_BUCKET",
-            key_variables=("MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"),
-            **_checksum_modes(env),
-        )
-    bucket = _str(env, "S3_BUCKET")
-    if not bucket:
-        raise ConfigError("S3_BUCKET is required when STORAGE_BACKEND=s3")
-    endpoint = _str(env, "S3_ENDPOINT")
-    return S3Settings(
-        bucket=bucket,
-        endpoint=_endpoint(endpoint, True) if endpoint else None,
-        public_endpoint=None,
-        region=_str(env, "AWS_REGION", "us-east-1") or "us-east-1",
-        access_key=_str(env, "AWS_ACCESS_KEY_ID"),
-        secret_key=_str(env, "AWS_SECRET_ACCESS_KEY"),
-        path_style=_bool(env, "S3_PATH_STYLE", bool(endpoint)),
-        create_bucket=False,
-        **_checksum_modes(env),
-    )
-
-
-def _checksum_modes(env: Mapping[str, str]) -> dict[str, str]:
-    """botocore's own variables, honoured when set (e.g. "when_supported" for AWS's extra checks)."""
-    modes = {}
-    for field, variable in (
-        ("request_checksums", "AWS_REQUEST_CHECKSUM_CALCULATION"),
-        ("response_checksums", "AWS_RESPONSE_CHECKSUM_VALIDATION"),
-    ):
-        value = (_str(env, variable, "when_required") or "when_required").lower()
-        if value not in ("when_required", "when_supported"):
-            raise ConfigError(f"{variable} must be when_required or when_supported, not {value!r}")
-        modes[field] = value
-    return modes
 
 
 def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -198,9 +120,7 @@ def _seconds_list(env: Mapping[str, str], name: str, default: tuple[float, ...])
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    backend = (_str(env, "STORAGE_BACKEND", "local") or "local").lower()
-    if backend not in BACKENDS:
-        raise ConfigError(f"STORAGE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    backend, chosen_by = choose_backend(env)
     data_dir = Path(_str(env, "DATA_DIR", "./data") or "./data")
     local_dir = Path(_str(env, "LOCAL_STORAGE_DIR") or data_dir / "recordings")
     log_level = (_str(env, "LOG_LEVEL", "info") or "info").lower()
@@ -216,7 +136,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         local_storage_dir=local_dir,
         local_fsync=_bool(env, "LOCAL_STORAGE_FSYNC", True),
-        s3=_s3_settings(env, backend) if backend != "local" else None,
+        s3=s3_settings(env, backend, chosen_by) if backend != "local" else None,
         admin_api_token=_str(env, "ADMIN_API_TOKEN"),
         host=_str(env, "HOST", "127.0.0.1") or "127.0.0.1",
         port=_int(env, "PORT", 8056, minimum=1),
