@@ -7,8 +7,9 @@ background after a start (after the index rebuild, if any), the server runs `ver
 (lite.catalog.verify) and applies only the repairs that lose nothing and cannot race a live write:
 
 - orphans are deleted: objects that no index row and no manifest account for, under the recording
-  prefix of a Lite user (anything else Lite did not write: it is left for an operator), at most
-  MAX_DELETIONS a pass (more is not what a crash leaves: then nothing is deleted, and it is logged);
+  prefix of a Lite user (anything else Lite did not write, and anything in Vexa's key layout, is left
+  alone: lite.catalog.vexa_layout), at most MAX_DELETIONS a pass (more is not what a crash leaves: then
+  nothing is deleted, and it is logged);
 - recordings whose manifest the index lacks are indexed from it, as a rebuild would, unless their
   media is missing or damaged.
 
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING
 from lite.catalog.findings import DAMAGE, Finding, Report
 from lite.catalog.layout import user_key
 from lite.catalog.verify import Verifier
+from lite.catalog.vexa_layout import is_vexa_key
 from lite.catalog.walk import RECORDING_PREFIX
 from lite.errors import LiteError, NotFound
 
@@ -168,9 +170,9 @@ class Reconciler:
 
     async def _written_by_lite(self, key: str) -> bool:
         """Under `recordings/<user>/<recording>/` of a user Lite knows: a bucket may hold what other
-        software wrote, and that is never deleted here."""
+        software wrote, and that is never deleted here (nor what may be Vexa's, whatever the user)."""
         match = RECORDING_PREFIX.match(key)
-        if match is None:
+        if match is None or is_vexa_key(key):
             return False
         user_id = int(match[1])
         if self.services.index.get_user(user_id) is not None:

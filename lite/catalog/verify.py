@@ -10,6 +10,11 @@ What it reports, per recording prefix `recordings/<user_id>/<id>/`:
   orphan       an object that no manifest or index row accounts for (manifests, and the chunk
                objects of media still receiving, are accounted for)
 
+Objects that may be Vexa's (lite.catalog.vexa_layout.is_vexa_key: its chunk folders and masters, its
+one-file-per-session media named by a UUID session) are never orphans: a bucket Lite shares with
+Vexa's recordings keeps them, before `python -m lite import-vexa` indexes them and after (an
+imported recording's chunks stay beside the file it plays).
+
 `--repair` fixes only what loses nothing: orphans are deleted, unindexed recordings are indexed from
 their manifests, and missing manifests are written from the index unless the recording's media is
 missing or damaged (the manifest would vouch for bytes that are not there). Missing, resized or
@@ -34,12 +39,15 @@ from lite.catalog.index import Index, Row
 from lite.catalog.keys import recording_prefix
 from lite.catalog.layout import manifest_key, parse_manifest
 from lite.catalog.manifests import Catalog
+from lite.catalog.vexa_layout import is_vexa_key
 from lite.catalog.walk import RECORDING_PREFIX, Bounded, Group, grouped, master_of_chunk, merge, sha256_of
 from lite.errors import NotFound
 from lite.storage import ObjectInfo, Storage
 
 PACE = 500  # recordings checked between turns given to requests (paced mode)
 HASH_JOBS = 8  # objects re-hashed at once: S3 reads are latency-bound, local ones disk-bound
+
+
 def _accounted(key: str, media: list[Row]) -> bool:
     if any(key == m["storage_key"] for m in media):
         return True
@@ -183,6 +191,8 @@ class Verifier:
 
     def _unaccounted(self, infos: Iterable[ObjectInfo]) -> None:
         for info in infos:
+            if is_vexa_key(info.key):
+                continue  # Vexa's (see the module doc): never an orphan
             if self._young(info):
                 self.report.in_flight.append(info.key)
             else:
@@ -205,7 +215,7 @@ class Verifier:
     # repairs
 
     async def _delete(self, key: str) -> bool:
-        if await self._named_since(key):
+        if is_vexa_key(key) or await self._named_since(key):
             return False  # a write in flight after all: left alone, and still reported
         await self.storage.delete(key)
         return True

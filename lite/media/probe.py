@@ -1,4 +1,4 @@
-"""The duration a media container states, read with PyAV from its headers."""
+"""What a media container states in its headers (duration, sample rate), read with PyAV."""
 
 from __future__ import annotations
 
@@ -31,3 +31,15 @@ def probe_duration(path: Path | BinaryIO) -> float | None:
     except Exception:  # garbage, a missing file, an unknown format: the duration is unknown
         return None
     return seconds if math.isfinite(seconds) else None
+
+
+def probe_sample_rate(path: Path | BinaryIO) -> int | None:
+    """The first audio stream's sample rate in Hz, or None (no audio, unreadable)."""
+    try:
+        with open_media(path) as container:
+            for stream in container.streams.audio:
+                rate = stream.codec_context.sample_rate
+                return int(rate) if rate and rate > 0 else None
+    except Exception:  # as above: unknown is an answer, not an error
+        return None
+    return None

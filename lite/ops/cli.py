@@ -13,7 +13,7 @@ from lite.catalog.index import Index
 from lite.catalog.manifests import Catalog, RebuildProgress
 from lite.config import ConfigError, load_settings
 from lite.errors import LiteError
-from lite.ops import maintenance
+from lite.ops import import_vexa, maintenance
 from lite.ops.datadir_lock import lock_data_dir, release
 from lite.services import Services, build_services
 
@@ -70,10 +70,12 @@ COMMANDS: dict[str, tuple[str, Callable[[Services, argparse.Namespace], Coroutin
     "reindex": ("rebuild the SQLite index from storage (stop the server first)", _reindex),
     "verify": ("check the index against storage; --repair fixes what is safe", maintenance.verify_command),
     "migrate": ("copy everything to another backend, resumable, verified", maintenance.migrate_command),
+    "import-vexa": ("index a Vexa bucket or volume into Lite, resumable", import_vexa.import_command),
 }
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "verify": maintenance.verify_arguments,
     "migrate": maintenance.migrate_arguments,
+    "import-vexa": import_vexa.import_arguments,
 }
 
 
@@ -92,6 +94,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _needs_the_data_dir(args: argparse.Namespace) -> bool:
     """Commands that replace the index or rewrite storage must not run beside a server."""
+    if args.command == "import-vexa":
+        return not args.dry_run
     return args.command in ("reindex", "migrate") or bool(getattr(args, "repair", False))
 
 

@@ -26,6 +26,7 @@ from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import Conflict, LiteError, NotFound
 from lite.media.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
+from lite.media.probe import probe_sample_rate
 from lite.sessions.locks import SessionLocks
 from lite.sessions.webhooks import Notifier
 from lite.storage import Storage
@@ -109,14 +110,14 @@ class Finalizer:
             chunks = self.index.chunks_of(media_row["id"])
             if media_row["state"] == "receiving" and (force or is_ready(media_row, chunks)):
                 try:
-                    media_rows[position] = await self._assemble_media(media_row, chunks)
+                    media_rows[position] = await self.assemble_media(media_row, chunks)
                 except AssemblyError as exc:
                     # Nothing a bot sent is lost: the master is the chunks' bytes in order, the
                     # chunks stay (the recording can be finalized again), and the recording says why.
                     error = f"the {media_row['type']} chunks cannot be assembled as {media_row['format']}"
                     error += f" ({exc}); the file is their bytes joined in order"
                     log.error("recording %s media %s: %s", recording["id"], media_row["id"], error)
-                    media_rows[position] = await self._assemble_media(media_row, chunks, joined=True)
+                    media_rows[position] = await self.assemble_media(media_row, chunks, joined=True)
                     status = "failed"
         if status != "failed" and all(m["state"] == "complete" for m in media_rows):
             status = "completed"
@@ -147,7 +148,7 @@ class Finalizer:
                     self.index.finish_media(media_row["id"], {"state": "receiving"})
             return await self.finalize(recording, force=True)
 
-    async def _assemble_media(self, media_row: Row, chunks: list[Row], joined: bool = False) -> Row:
+    async def assemble_media(self, media_row: Row, chunks: list[Row], joined: bool = False) -> Row:
         """Store the master (`joined`: the chunks' bytes as they are); the new media row is returned,
         not yet written anywhere."""
         keys = [c["storage_key"] for c in chunks]
@@ -157,8 +158,11 @@ class Finalizer:
             master = Path(scratch) / f"master.{media_row['format']}"
             assembled = await to_thread.run_sync(self._assemble, keys, fmt, master)
             stored = await self.storage.put_stream(media_row["storage_key"], _file_blocks(master))
+            sample_rate = await to_thread.run_sync(probe_sample_rate, master)
         missing = missing_ranges(chunks, media_row["final_seq"])
         extra = {"chunk_count": len(chunks), "missing_chunks": missing}
+        if sample_rate:
+            extra["sample_rate"] = sample_rate
         return {
             **media_row,
             "state": "complete",

@@ -1,0 +1,269 @@
+"""`python -m lite import-vexa`: index an existing Vexa bucket (or local volume) into Lite.
+
+Vexa keeps no manifest in storage (its index is Postgres), so everything comes from the keys
+(lite.catalog.vexa_layout) and the bytes. Per recording prefix `recordings/<user_id>/<recording_id>/`:
+
+- a chunk folder `<session>/<type>/` with `master.<fmt>`: the master is the media file;
+- a chunk folder without one: the chunks are assembled in seq order as Lite's finalizer does (webm
+  remuxed, WAV merged; chunks that do not assemble are joined and the recording is `failed`, as the
+  finalizer does) into Lite's media key `<session>.<fmt>`; the chunks stay;
+- a single file `<session>.<fmt>`: `.wav` is audio, `.webm`/`.mp4` is video if it has a video stream.
+
+The recording keeps Vexa's ids (so links and owners stay valid); its user is adopted (created with
+that id and a placeholder email, as for Vexa's bot). Lite's manifest is written into the prefix,
+then the index rows; media files point at Vexa's own objects: nothing is copied on the same storage.
+`--from-local DIR` reads another volume and copies what is imported (same keys) into Lite's storage.
+
+Idempotent and resumable without a journal: a prefix with a manifest that the index lists is
+skipped; one with a manifest the index lacks (a run killed between the two) is indexed from it; an
+assembled file found at Lite's media key (a run killed before its manifest) is used as it is. Nothing
+outside `recordings/` is read, and no object of Vexa's is ever deleted or rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from anyio import to_thread
+
+from lite.catalog.index import Row
+from lite.catalog.layout import MANIFEST
+from lite.catalog.walk import Bounded, Group, grouped, sha256_of
+from lite.clock import now_iso
+from lite.config import ConfigError
+from lite.errors import LiteError
+from lite.ids import new_id
+from lite.media import formats
+from lite.media.assemble import AssemblyError
+from lite.ops.import_vexa_report import ImportProgress, ImportSummary
+from lite.ops.migrate import location
+from lite.ops.vexa_plan import ImportFailed, Media, NotVexa, iso, plan, probed, streams
+from lite.services import Services
+from lite.storage import LocalStorage, ObjectInfo, Storage
+
+JOBS = 4  # recordings imported at once
+
+
+class VexaImport:
+    def __init__(
+        self,
+        services: Services,
+        summary: ImportSummary,
+        source: Storage | None = None,
+        jobs: int = JOBS,
+        progress_stream: TextIO = sys.stderr,
+    ) -> None:
+        self.services = services
+        self.target = services.storage
+        self.source = source or services.storage
+        self.summary = summary
+        self.pool = Bounded(max(jobs, 1))
+        self.progress_stream = progress_stream
+
+    async def run(self) -> ImportSummary:
+        started = time.monotonic()
+        objects = size = 0
+        async for info in self.source.list("recordings/"):  # a first pass, for the progress bar
+            objects, size = objects + 1, size + info.size
+        self.progress = ImportProgress(objects, size, self.progress_stream)
+        async for group in grouped(self.source.list("recordings/"), lambda info: info.key):
+            if group.ids is None:
+                self.summary.skipped["objects under recordings/ outside any recording's prefix"] += 1
+                self._advance(group)
+                continue
+            await self.pool.start(self._guarded(group))
+        await self.pool.drain()
+        self.progress.finish()
+        self.summary.seconds = time.monotonic() - started
+        return self.summary
+
+    def _advance(self, group: Group[ObjectInfo]) -> None:
+        for info in group.items:
+            self.progress.advance(info.size, copied=False)
+
+    async def _guarded(self, group: Group[ObjectInfo]) -> None:
+        self.summary.recordings += 1
+        try:
+            await self._recording(group)
+        except NotVexa:
+            self.summary.skipped["no object in Vexa's key layout (left alone)"] += 1
+        except Exception as exc:  # this recording's fault: the report names it, the others go on
+            if isinstance(exc, LiteError):
+                detail = exc.detail
+            elif isinstance(exc, (ImportFailed, AssemblyError)):
+                detail = str(exc)
+            else:
+                detail = f"{type(exc).__name__}: {exc}"
+            self.summary.failures.append(f"{group.key}: {detail}")
+        finally:
+            self._advance(group)
+
+    async def _recording(self, group: Group[ObjectInfo]) -> None:
+        assert group.ids is not None
+        user_id, recording_id = group.ids
+        index, catalog = self.services.index, self.services.catalog
+        existing = index.get_recording_by_id(recording_id)
+        if existing is not None and existing["user_id"] != user_id:
+            raise ImportFailed(f"Lite has a recording {recording_id} of another user ({existing['user_id']})")
+        if existing is not None:
+            self.summary.skipped["already in Lite"] += 1
+            return
+        if await catalog.manifest_exists(user_id, recording_id):  # a run killed before the index
+            if not self.summary.dry_run and await catalog.load_recording(user_id, recording_id) is None:
+                raise ImportFailed("its manifest names another user")
+            self.summary.imported += 1
+            self.summary.planned.append(
+                f"{group.key}: index it from its manifest (written by an earlier run)"
+            )
+            return
+        names = {info.key[len(group.key) :]: info for info in group.items if info.key != group.key + MANIFEST}
+        session_uid, media = await plan(self.source, group.ids, group.key, names, self.summary.notes)
+        how = "; ".join(f"{m.media_type} {m.fmt} from {m.how}" for m in media)
+        self.summary.planned.append(f"{group.key}: import session {session_uid}: {how}")
+        if not self.summary.dry_run:
+            if self.source is not self.target:
+                await self._copy([info for m in media for info in m.sources])
+            await self._store(user_id, recording_id, session_uid, media)
+        self.summary.assembled += sum(1 for m in media if m.chunks)
+        self.summary.imported += 1
+
+    async def _copy(self, infos: list[ObjectInfo]) -> None:
+        """Another source: its objects, under the same keys, into Lite's storage (resumable: an object
+        already there at its size is not copied again)."""
+        for info in infos:
+            try:
+                if (await self.target.stat(info.key)).size == info.size:
+                    continue
+            except LiteError:
+                pass
+            stored = await self.target.put_stream(info.key, await self.source.open_read(info.key))
+            if stored.size != info.size:
+                raise ImportFailed(f"{info.key}: {stored.size} bytes copied of {info.size}")
+            self.summary.copied += 1
+            self.summary.bytes_copied += stored.size
+
+    async def _store(self, user_id: int, recording_id: int, session_uid: str, media: list[Media]) -> None:
+        """Media files first (assembled ones stored), then the user, the manifest, the index rows."""
+        rows: list[Row] = []
+        errors: list[str] = []
+        playable = unassembled = False
+        for item in media:
+            if item.chunks:
+                row, error = await self._assembled_row(recording_id, item)
+                unassembled = unassembled or error is not None
+            else:
+                row, error = await self._file_row(recording_id, item)
+            audio, video = await to_thread.run_sync(streams, self.target, row["storage_key"])
+            if error is None and not (audio or video):
+                error = f"the {item.media_type} file {item.key} does not play"
+            playable = playable or error is None
+            errors += [error] if error else []
+            rows.append(row)
+        stamps = [info.last_modified for item in media for info in item.sources]
+        # As Lite's finalizer: chunks that do not assemble fail the recording (their bytes are kept).
+        status = "completed" if playable and not unassembled else "failed"
+        if status == "failed":
+            self.summary.unplayable.append(f"{recording_id}: {'; '.join(errors) or 'nothing in it plays'}")
+        recording = {
+            "id": recording_id,
+            "user_id": user_id,
+            "session_uid": session_uid,
+            "meeting_id": None,
+            "platform": None,
+            "native_meeting_id": None,
+            "source": "bot",  # both of Vexa's layouts are written by its bot's uploads
+            "status": status,
+            "error_message": "; ".join(errors) or None,
+            "created_at": iso(min(stamps)),
+            "completed_at": iso(max(stamps)) if status == "completed" else None,
+            "updated_at": now_iso(),
+        }
+        await self.services.auth.adopt_user(user_id)
+        await self.services.catalog.save_manifest(recording, rows)
+        self.services.index.insert_recording(recording, rows)
+
+    def _media_row(self, recording_id: int, item: Media, info: ObjectInfo | None) -> Row:
+        stamp = iso(max(i.last_modified for i in item.sources))
+        return {
+            "id": new_id(),
+            "recording_id": recording_id,
+            "type": item.media_type,
+            "format": item.fmt,
+            "content_type": formats.content_type(item.fmt, item.media_type),
+            "storage_backend": self.target.backend,
+            "storage_key": item.key,
+            "file_size_bytes": info.size if info else 0,
+            "duration_seconds": None,
+            "sha256": None,
+            "created_at": iso(min(i.last_modified for i in item.sources)),
+            "updated_at": stamp,
+            "extra": None,
+            "state": "complete",
+            "final_seq": None,
+        }
+
+    async def _file_row(self, recording_id: int, item: Media) -> tuple[Row, str | None]:
+        info = await self.target.stat(item.key)
+        row = self._media_row(recording_id, item, info)
+        if item.fmt not in formats.FORMATS:
+            error = f"{item.key}: Lite does not serve {item.fmt}"
+            return row | {"content_type": "application/octet-stream"}, error
+        duration, sample_rate = await to_thread.run_sync(probed, self.target, item.key)
+        chunks = [i for i in item.sources if i.key != item.key]
+        extra = {"sample_rate": sample_rate} if sample_rate else {}
+        if chunks:
+            extra["chunk_count"] = len(chunks)
+        sha256 = await sha256_of(self.target, item.key)
+        facts = {
+            "duration_seconds": duration,
+            "sha256": sha256,
+            "extra": json.dumps(extra) if extra else None,
+        }
+        return row | facts, None
+
+    async def _assembled_row(self, recording_id: int, item: Media) -> tuple[Row, str | None]:
+        """As Lite's finalizer assembles a bot's chunks (its own code): the master stored at `key`."""
+        row = self._media_row(recording_id, item, None)
+        row |= {"state": "receiving", "final_seq": item.chunks[-1][0]}
+        chunk_rows = [{"seq": seq, "storage_key": info.key} for seq, info in item.chunks]
+        finalizer = self.services.finalizer
+        try:
+            return await finalizer.assemble_media(row, chunk_rows), None
+        except AssemblyError as exc:
+            error = f"the {item.media_type} chunks cannot be assembled as {item.fmt} ({exc});"
+            error += " the file is their bytes joined in order"
+            return await finalizer.assemble_media(row, chunk_rows, joined=True), error
+
+
+def import_arguments(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--dry-run", action="store_true", help="list what would be imported; change nothing")
+    cmd.add_argument(
+        "--from-local",
+        metavar="DIR",
+        type=Path,
+        help="read Vexa's local storage volume at DIR (the directory holding recordings/) and copy what is"
+        " imported into Lite's storage; by default Lite's own storage is read and nothing is copied",
+    )
+    cmd.add_argument("--jobs", type=int, default=JOBS, help=f"recordings imported at once (default {JOBS})")
+
+
+async def import_command(services: Services, args: argparse.Namespace) -> int:
+    """Exit 0 when every recording found was imported or skipped; 1 when any failed (run it again)."""
+    target = location(services.settings)
+    source, label = services.storage, target
+    if args.from_local is not None:
+        root = args.from_local.resolve()
+        if not (root / "recordings").is_dir():
+            raise ConfigError(f"--from-local {root}: no recordings/ directory there")
+        label = f"local:{root}"
+        if label != target:
+            source = LocalStorage(root, fsync=False)
+    summary = ImportSummary(label, target, args.dry_run)
+    await VexaImport(services, summary, source, jobs=args.jobs).run()
+    print(summary.text())
+    return 1 if summary.failed else 0
