@@ -11,5 +11,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi
 bash scripts/install-s3rver.sh
+# axe-core for the page's accessibility test, from its lockfile (never a CDN)
+if [ ! -d tests/player/axe/node_modules/axe-core ]; then
+  (cd tests/player/axe && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -4,6 +4,9 @@
 // Media elements cannot send headers, so the player plays the short-lived signed `raw_url` from
 // /download (same origin for every storage backend) and swaps in a fresh one before it expires,
 // keeping the position, speed and play state.
+//
+// One set of controls (the media elements have no native `controls`), in a player bar that sticks
+// to the top while the list scrolls. The place in each recording is remembered in localStorage.
 'use strict';
 
 (() => {
@@ -11,6 +14,8 @@
   const PAGE_SIZE = 20;
   const WAVEFORM_BUCKETS = 1000;
   const SKIP_SECONDS = 10;
+  const POSITION_PREFIX = 'lite.position.';
+  const POSITION_KEEP = 200; // remembered places at most; the oldest are forgotten first
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -19,6 +24,7 @@
     keyInput: $('api-key'),
     signInMessage: $('sign-in-message'),
     signOut: $('sign-out'),
+    who: $('who'),
     app: $('app'),
     player: $('player'),
     playerTitle: $('player-title'),
@@ -33,17 +39,23 @@
     speed: $('speed'),
     position: $('position'),
     waveBox: $('waveform-box'),
+    waveArea: $('wave-area'),
     wave: $('waveform'),
+    playhead: $('playhead'),
+    hoverLine: $('hover-line'),
+    hoverTime: $('hover-time'),
+    axis: $('wave-axis'),
     waveMessage: $('waveform-message'),
     dropZone: $('drop-zone'),
     fileInput: $('upload-file'),
-    progressRow: $('upload-progress-row'),
-    progress: $('upload-progress'),
-    progressLabel: $('upload-label'),
-    percent: $('upload-percent'),
+    uploadList: $('upload-list'),
+    uploadTemplate: $('upload-item'),
+    dropOverlay: $('drop-overlay'),
     uploadMessage: $('upload-message'),
     list: $('recording-list'),
     listMessage: $('list-message'),
+    listLoading: $('list-loading'),
+    search: $('search'),
     refresh: $('refresh'),
     newer: $('newer'),
     older: $('older'),
@@ -61,7 +73,10 @@
     // The media being played: {recording, media, el, title, refreshTimer, refreshAt, lastRecovery, levels}
     current: null,
     uploading: false,
-    uploadQueue: [],
+    uploadQueue: [], // {file, row, xhr}
+    recordings: [], // the page of the list on screen
+    loads: 0, // list loads in flight (for the loading indicator)
+    active: null, // the upload going on
   };
 
   // ---- talking to the API -------------------------------------------------------------------
@@ -146,9 +161,10 @@
     return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
   }
 
-  const STATUS_WORDS = { completed: 'Complete', in_progress: 'In progress', failed: 'Failed' };
+  const STATUS_WORDS = { completed: 'Completed', in_progress: 'In progress', failed: 'Failed' };
 
   function recordingTitle(recording) {
+    if (recording.title) return recording.title; // the API's title field, once the server sends one
     if (recording.meeting_id != null) return `Meeting ${recording.meeting_id}`;
     return recording.session_uid;
   }
@@ -160,11 +176,26 @@
     element.hidden = !text;
   }
 
+  // Something worked: errors said earlier about the list, uploads or the player no longer hold.
+  function clearErrors() {
+    for (const element of [els.listMessage, els.uploadMessage, els.playerMessage]) {
+      if (element.classList.contains('error')) show(element, '');
+    }
+  }
+
   // ---- signing in and out -------------------------------------------------------------------
+
+  // There is no "who am I" endpoint yet, so the page names the key, masked: its last four characters.
+  function maskedKey(key) {
+    return key.length > 8 ? `key …${key.slice(-4)}` : 'an API key';
+  }
 
   async function signIn(key) {
     state.key = key;
     state.offset = 0;
+    const button = els.signInForm.querySelector('button[type=submit]');
+    button.disabled = true;
+    button.textContent = 'Signing in…';
     try {
       await loadList();
     } catch (err) {
@@ -175,19 +206,27 @@
         : err.message;
       showSignIn(text);
       return;
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Sign in';
     }
     sessionStorage.setItem(KEY_STORAGE, key);
     els.keyInput.value = '';
     els.signIn.hidden = true;
     els.app.hidden = false;
     els.signOut.hidden = false;
+    els.who.textContent = `Signed in with ${maskedKey(key)}`;
+    els.who.hidden = false;
   }
 
   function signOut(message) {
     sessionStorage.removeItem(KEY_STORAGE);
     state.key = null;
     closePlayer();
+    cancelAllUploads();
     els.list.replaceChildren();
+    state.recordings = [];
+    els.search.value = '';
     show(els.listMessage, '');
     show(els.uploadMessage, '');
     showSignIn(message || '');
@@ -196,6 +235,7 @@
   function showSignIn(message) {
     els.app.hidden = true;
     els.signOut.hidden = true;
+    els.who.hidden = true;
     els.signIn.hidden = false;
     show(els.signInMessage, message, message ? 'error' : null);
     els.keyInput.focus();
@@ -204,7 +244,15 @@
   // ---- the list -----------------------------------------------------------------------------
 
   async function loadList() {
-    const data = await api(`/recordings?limit=${PAGE_SIZE}&offset=${state.offset}`);
+    state.loads += 1;
+    els.listLoading.hidden = false;
+    let data;
+    try {
+      data = await api(`/recordings?limit=${PAGE_SIZE}&offset=${state.offset}`);
+    } finally {
+      state.loads -= 1;
+      els.listLoading.hidden = state.loads === 0;
+    }
     if (data.recordings.length === 0 && data.total > 0 && state.offset > 0) {
       // The last item of the last page went away (deleted here or elsewhere): show the page before.
       state.offset = Math.max(0, Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE);
@@ -217,22 +265,21 @@
   async function reloadList() {
     try {
       await loadList();
+      clearErrors();
     } catch (err) {
       if (!handleAuthError(err)) show(els.listMessage, err.message, 'error');
     }
   }
 
+  const EMPTY_TEXT =
+    'No recordings yet. To add your first one, drag and drop an audio or video file (WAV, WebM, Ogg, MP3, M4A, MP4) ' +
+    'anywhere onto this page, or press “Choose files” above. Meeting bots that send recordings to the API show up here too.';
+
   function renderList(data) {
     state.total = data.total;
-    els.list.replaceChildren();
-    if (data.total === 0) {
-      show(els.listMessage, 'No recordings yet. Upload one above, or send one to the API; it will show up here.');
-    } else {
-      show(els.listMessage, '');
-    }
-    for (const recording of data.recordings) {
-      els.list.append(renderRecording(recording));
-    }
+    state.recordings = data.recordings;
+    show(els.listMessage, data.total === 0 ? EMPTY_TEXT : ''); // a loaded list replaces any earlier error
+    renderRows();
     const first = data.recordings.length ? state.offset + 1 : 0;
     const last = state.offset + data.recordings.length;
     els.pageInfo.textContent = data.total ? `${first}–${last} of ${data.total}` : '';
@@ -240,22 +287,53 @@
     els.older.disabled = last >= data.total;
   }
 
+  // The search box filters the page on screen, in the browser. Server-side search (a search
+  // parameter on GET /recordings) is being added to the API; when it lands, this should ask it.
+  function matchesSearch(recording, words) {
+    const haystack = [recordingTitle(recording), recording.session_uid, recording.meeting_id, recording.title]
+      .filter((part) => part != null)
+      .join(' ')
+      .toLowerCase();
+    return words.every((word) => haystack.includes(word));
+  }
+
+  function renderRows() {
+    const words = els.search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = state.recordings.filter((recording) => matchesSearch(recording, words));
+    els.list.replaceChildren(...shown.map(renderRecording));
+    if (words.length && state.recordings.length && shown.length === 0) {
+      const none = document.createElement('li');
+      none.className = 'hint';
+      none.textContent = 'No recording on this page matches. Try other words, or look on the other pages.';
+      els.list.append(none);
+    }
+  }
+
   function renderRecording(recording) {
     const item = els.recordingTemplate.content.firstElementChild.cloneNode(true);
     const title = recordingTitle(recording);
     item.dataset.recordingId = String(recording.id);
-    item.querySelector('.recording-title').textContent = title;
+    const heading = item.querySelector('.recording-title');
+    heading.textContent = title;
+    heading.title = title;
     const badge = item.querySelector('.badge');
     badge.textContent = STATUS_WORDS[recording.status] || recording.status;
     badge.classList.add(recording.status);
-    const source = recording.source === 'bot' ? 'from a meeting bot' : 'uploaded';
-    item.querySelector('.recording-meta').textContent = `${formatDate(recording.created_at)} · ${source}`;
+    // Date here; duration and size on each media line below (a recording may hold audio and video).
+    const from = recording.source === 'bot' ? ' · from a meeting bot' : '';
+    item.querySelector('.recording-meta').textContent = `${formatDate(recording.created_at)}${from}`;
+    if (recording.status === 'failed') {
+      const why = item.querySelector('.recording-error');
+      why.textContent = `Failed: ${recording.error_message || 'no reason was recorded.'}`;
+      why.hidden = false;
+      badge.title = recording.error_message || '';
+    }
 
     const mediaList = item.querySelector('.media-list');
     if (recording.media_files.length === 0) {
       const empty = document.createElement('li');
       empty.className = 'hint';
-      empty.textContent = 'No media received yet.';
+      empty.textContent = recording.status === 'in_progress' ? 'No media received yet.' : 'No media files.';
       mediaList.append(empty);
     }
     for (const media of recording.media_files) {
@@ -274,8 +352,69 @@
     const del = item.querySelector('.delete');
     del.setAttribute('aria-label', `Delete ${title}`);
     del.addEventListener('click', () => confirmDelete(recording));
+    // A click anywhere else on the row plays its first media (or keeps playing it).
+    item.addEventListener('click', (event) => {
+      if (event.target.closest('button, a, input, select')) return;
+      const media = recording.media_files[0];
+      if (!media) return;
+      if (state.current && state.current.media.id === media.id && state.current.recording.id === recording.id) {
+        els.playPause.focus({ preventScroll: true });
+        return;
+      }
+      startPlayback(recording, media);
+    });
     if (state.current && state.current.recording.id === recording.id) item.classList.add('playing');
     return item;
+  }
+
+  // ---- remembered places --------------------------------------------------------------------
+
+  function positionKey(current) {
+    return `${POSITION_PREFIX}${current.recording.id}.${current.media.id}`;
+  }
+
+  function savePosition(current) {
+    // Not while a source is loading: its position reads 0 until the place is put back.
+    if (!current || !current.ready || !Number.isFinite(current.el.currentTime)) return;
+    const duration = knownDuration(current);
+    const at = current.el.currentTime;
+    try {
+      // Near the start or the end there is nothing worth remembering: the next play starts over.
+      if (at < 3 || (duration && at > duration - 3)) localStorage.removeItem(positionKey(current));
+      else localStorage.setItem(positionKey(current), JSON.stringify({ at, t: Date.now() }));
+    } catch (err) {
+      // storage full or disabled: playback goes on without remembering
+    }
+  }
+
+  function savedPosition(current) {
+    try {
+      const saved = JSON.parse(localStorage.getItem(positionKey(current)) || 'null');
+      return saved && Number.isFinite(saved.at) ? saved.at : 0;
+    } catch (err) {
+      return 0;
+    }
+  }
+
+  function forgetOldPositions() {
+    try {
+      const entries = [];
+      for (let i = 0; i < localStorage.length; i += 1) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(POSITION_PREFIX)) continue;
+        let t = 0;
+        try {
+          t = JSON.parse(localStorage.getItem(key)).t || 0;
+        } catch (err) {
+          t = 0;
+        }
+        entries.push([t, key]);
+      }
+      entries.sort((a, b) => b[0] - a[0]);
+      for (const [, key] of entries.slice(POSITION_KEEP)) localStorage.removeItem(key);
+    } catch (err) {
+      // nothing to tidy
+    }
   }
 
   // ---- playback -----------------------------------------------------------------------------
@@ -288,11 +427,14 @@
     closePlayer();
     const el = media.type === 'video' ? els.video : els.audio;
     const title = recordingTitle(recording);
-    const current = { recording, media, el, title, refreshTimer: null, refreshAt: 0, lastRecovery: 0, levels: null };
+    const current = {
+      recording, media, el, title, refreshTimer: null, refreshAt: 0, lastRecovery: 0, levels: null, savedAt: 0, ready: false,
+    };
     state.current = current;
     els.audio.hidden = el !== els.audio;
     els.video.hidden = el !== els.video;
     els.playerTitle.textContent = title;
+    els.playerTitle.title = title;
     const kind = media.type === 'video' ? 'Video' : 'Audio';
     els.playerSubtitle.textContent =
       `${kind} · ${String(media.format).toUpperCase()} · ${formatDate(recording.created_at)}` +
@@ -301,6 +443,8 @@
     els.player.hidden = false;
     markPlaying();
     updatePosition();
+    updatePlayButton();
+    els.playPause.focus({ preventScroll: true });
 
     let link;
     try {
@@ -312,9 +456,21 @@
     if (state.current !== current) return;
     el.defaultPlaybackRate = Number(els.speed.value);
     el.playbackRate = el.defaultPlaybackRate;
+    const resumeAt = savedPosition(current);
+    // Carry on where this recording was left, once the browser knows its length.
+    el.addEventListener('loadedmetadata', () => {
+      if (state.current !== current) return;
+      const end = Number.isFinite(el.duration) ? el.duration : Infinity;
+      if (resumeAt > 0 && resumeAt < end - 3) {
+        el.currentTime = resumeAt;
+        current.savedAt = resumeAt;
+        els.playerSubtitle.textContent += ` · resumed at ${clock(resumeAt)}`;
+      }
+      current.ready = true;
+    }, { once: true });
     el.src = link.raw_url;
     scheduleRefresh(current, link.raw_url_expires_in);
-    els.player.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    if (els.player.getBoundingClientRect().top < 0) els.player.scrollIntoView({ block: 'start', behavior: 'smooth' });
     els.playPause.focus({ preventScroll: true });
     el.play().catch(() => {
       // Autoplay may be refused; the person presses Play.
@@ -324,6 +480,7 @@
 
   function closePlayer() {
     const current = state.current;
+    if (current) savePosition(current);
     state.current = null;
     if (current) clearTimeout(current.refreshTimer);
     for (const el of [els.audio, els.video]) {
@@ -370,9 +527,11 @@
     const position = el.currentTime;
     const wasPlaying = !el.paused && !el.ended;
     // A new src restarts loading; put the position back once the metadata is in, then carry on.
+    current.ready = false;
     el.addEventListener('loadedmetadata', () => {
       if (state.current !== current) return;
       if (position > 0) el.currentTime = position;
+      current.ready = true;
       if (wasPlaying) el.play().catch(() => {});
     }, { once: true });
     el.src = link.raw_url;
@@ -413,6 +572,7 @@
     const el = current.el;
     const end = Number.isFinite(el.duration) ? el.duration : Infinity;
     el.currentTime = Math.min(Math.max(0, el.currentTime + seconds), end);
+    updatePosition();
   }
 
   function knownDuration(current) {
@@ -427,14 +587,29 @@
       els.position.textContent = '0:00 / 0:00';
       return;
     }
-    els.position.textContent = `${clock(current.el.currentTime)} / ${clock(knownDuration(current))}`;
+    const duration = knownDuration(current);
+    const at = current.el.currentTime;
+    els.position.textContent = `${clock(at)} / ${clock(duration)}`;
+    const fraction = duration ? Math.min(1, Math.max(0, at / duration)) : 0;
+    els.playhead.style.left = `${(fraction * 100).toFixed(3)}%`;
+    els.waveArea.setAttribute('aria-valuenow', String(Math.floor(at)));
+    els.waveArea.setAttribute('aria-valuetext', `${clock(at)} of ${clock(duration)}`);
+    if (duration) els.waveArea.setAttribute('aria-valuemax', String(Math.ceil(duration)));
     drawWaveform();
+    // Remember the place every few seconds of playing, and at once on pause or seek.
+    if (Math.abs(at - current.savedAt) >= 5 || current.el.paused) {
+      current.savedAt = at;
+      savePosition(current);
+    }
   }
 
   function updatePlayButton() {
     const current = state.current;
     const playing = current && !current.el.paused && !current.el.ended;
-    els.playPause.textContent = playing ? 'Pause' : 'Play';
+    const icon = document.createElement('span');
+    icon.className = playing ? 'icon-pause' : 'icon-play';
+    icon.setAttribute('aria-hidden', 'true');
+    els.playPause.replaceChildren(icon);
     els.playPause.setAttribute('aria-label', playing ? 'Pause' : 'Play');
   }
 
@@ -460,7 +635,32 @@
     current.levels = levels;
     show(els.waveMessage, '');
     els.waveBox.hidden = levels.peaks.length === 0;
-    drawWaveform();
+    drawAxis();
+    updatePosition();
+  }
+
+  // Time labels under the overview at a round step that leaves room for each label.
+  function drawAxis() {
+    const current = state.current;
+    if (!current || els.waveBox.hidden) return;
+    const duration = knownDuration(current);
+    const width = els.axis.clientWidth;
+    if (!duration || !width) {
+      els.axis.replaceChildren();
+      return;
+    }
+    const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+    const room = width / 60; // labels at least ~60 px apart
+    const step = steps.find((s) => duration / s <= room) || steps[steps.length - 1];
+    const labels = [];
+    for (let t = 0; t < duration - step * 0.35; t += step) {
+      const label = document.createElement('span');
+      label.textContent = clock(t);
+      label.style.left = `${((t / duration) * 100).toFixed(3)}%`;
+      if (t === 0) label.classList.add('first');
+      labels.push(label);
+    }
+    els.axis.replaceChildren(...labels);
   }
 
   function drawWaveform() {
@@ -494,14 +694,39 @@
     }
   }
 
+  function waveFraction(event) {
+    const box = els.waveArea.getBoundingClientRect();
+    return Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+  }
+
   function seekFromWaveform(event) {
     const current = state.current;
     if (!current) return;
     const duration = knownDuration(current);
     if (!duration) return;
-    const box = els.wave.getBoundingClientRect();
-    const fraction = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
-    current.el.currentTime = fraction * duration;
+    current.el.currentTime = waveFraction(event) * duration;
+    updatePosition();
+  }
+
+  function showHoverTime(event) {
+    const current = state.current;
+    const duration = current && knownDuration(current);
+    if (!duration) return;
+    const fraction = waveFraction(event);
+    const left = `${(fraction * 100).toFixed(3)}%`;
+    els.hoverTime.textContent = clock(fraction * duration);
+    els.hoverTime.style.left = left;
+    els.hoverLine.style.left = left;
+    // Keep the label inside the box at both ends.
+    els.hoverTime.classList.toggle('edge-left', fraction < 0.04);
+    els.hoverTime.classList.toggle('edge-right', fraction > 0.96);
+    els.hoverTime.hidden = false;
+    els.hoverLine.hidden = false;
+  }
+
+  function hideHoverTime() {
+    els.hoverTime.hidden = true;
+    els.hoverLine.hidden = true;
   }
 
   // ---- download, delete, upload -------------------------------------------------------------
@@ -514,6 +739,7 @@
       if (!handleAuthError(err)) show(els.listMessage, `Download failed: ${err.message}`, 'error');
       return;
     }
+    clearErrors();
     // Same origin for every backend, so the download attribute is honoured and no storage host leaks.
     const a = document.createElement('a');
     a.href = link.raw_url;
@@ -526,7 +752,8 @@
   function confirmDelete(recording) {
     const title = recordingTitle(recording);
     els.dialogText.textContent =
-      `“${title}” (${formatDate(recording.created_at)}) and its media files will be removed from storage. This cannot be undone.`;
+      `“${title}” (${formatDate(recording.created_at)}) and its media files will be removed from storage for good. ` +
+      'This cannot be undone: download it first if you may want it later.';
     els.dialog.returnValue = '';
     els.dialog.onclose = () => {
       if (els.dialog.returnValue === 'delete') deleteRecording(recording);
@@ -542,24 +769,59 @@
       return;
     }
     if (state.current && state.current.recording.id === recording.id) closePlayer();
+    for (const media of recording.media_files) {
+      try {
+        localStorage.removeItem(`${POSITION_PREFIX}${recording.id}.${media.id}`);
+      } catch (err) {
+        // nothing remembered
+      }
+    }
     await reloadList();
     show(els.uploadMessage, `Deleted “${recordingTitle(recording)}”.`, 'ok');
   }
 
+  // Each file gets a row with its own progress and a Cancel button; files go up one at a time.
   function queueUploads(files) {
-    state.uploadQueue.push(...files);
+    for (const file of files) {
+      const row = els.uploadTemplate.content.firstElementChild.cloneNode(true);
+      row.querySelector('.upload-name').textContent = file.name;
+      row.querySelector('.upload-name').title = file.name;
+      const bar = row.querySelector('progress');
+      bar.setAttribute('aria-label', `Upload of ${file.name}`);
+      const job = { file, row, xhr: null };
+      const cancel = row.querySelector('.cancel');
+      cancel.setAttribute('aria-label', `Cancel the upload of ${file.name}`);
+      cancel.addEventListener('click', () => cancelUpload(job));
+      els.uploadList.append(row);
+      state.uploadQueue.push(job);
+    }
     if (!state.uploading) uploadNext();
   }
 
+  function cancelUpload(job) {
+    const queued = state.uploadQueue.indexOf(job);
+    if (queued >= 0) state.uploadQueue.splice(queued, 1);
+    job.cancelled = true;
+    if (job.xhr) job.xhr.abort(); // the abort handler moves on to the next file
+    job.row.remove();
+    show(els.uploadMessage, `Upload of “${job.file.name}” cancelled.`);
+  }
+
+  function cancelAllUploads() {
+    for (const job of [...state.uploadQueue]) cancelUpload(job);
+    if (state.active) cancelUpload(state.active);
+    show(els.uploadMessage, '');
+  }
+
   function uploadNext() {
-    const file = state.uploadQueue.shift();
-    if (!file) {
+    const job = state.uploadQueue.shift();
+    state.active = job || null;
+    if (!job) {
       state.uploading = false;
-      els.fileInput.disabled = false;
       return;
     }
     state.uploading = true;
-    els.fileInput.disabled = true;
+    const { file, row } = job;
     const form = new FormData();
     // Fields that decide the storage key go before the file (the server streams the file as it comes).
     if (file.type.startsWith('video/') && !/\.(weba|wav|mp3|m4a|ogg|opus)$/i.test(file.name)) {
@@ -567,30 +829,32 @@
     }
     form.append('file', file, file.name);
 
+    const bar = row.querySelector('progress');
+    const percent = row.querySelector('.upload-percent');
     const xhr = new XMLHttpRequest();
+    job.xhr = xhr;
     xhr.open('POST', '/recordings');
     xhr.setRequestHeader('X-API-Key', state.key || '');
     xhr.responseType = 'json';
-    els.progress.value = 0;
-    els.percent.textContent = '0 %';
-    els.progressLabel.textContent = `Uploading “${file.name}”`;
-    els.progressRow.hidden = false;
-    show(els.uploadMessage, '');
+    bar.value = 0;
+    percent.textContent = '0 %';
+    row.classList.add('active');
     xhr.upload.addEventListener('progress', (event) => {
       if (!event.lengthComputable) return;
-      const percent = Math.floor((event.loaded / event.total) * 100);
-      els.progress.value = percent;
-      els.percent.textContent = `${percent} %`;
+      const done = Math.floor((event.loaded / event.total) * 100);
+      bar.value = done;
+      percent.textContent = `${done} %`;
     });
     xhr.addEventListener('load', async () => {
-      els.progressRow.hidden = true;
+      row.remove();
       if (xhr.status === 201) {
+        clearErrors();
         show(els.uploadMessage, `Uploaded “${file.name}”.`, 'ok');
         state.offset = 0;
         await reloadList();
       } else if (xhr.status === 401) {
-        state.uploadQueue = [];
         handleAuthError(new ApiError(401, ''));
+        return;
       } else {
         const detail = xhr.response && xhr.response.detail ? xhr.response.detail : `HTTP ${xhr.status}`;
         show(els.uploadMessage, `“${file.name}” was not uploaded: ${detail}`, 'error');
@@ -598,8 +862,12 @@
       uploadNext();
     });
     xhr.addEventListener('error', () => {
-      els.progressRow.hidden = true;
+      row.remove();
       show(els.uploadMessage, `“${file.name}” was not uploaded. ${SERVER_DOWN}`, 'error');
+      uploadNext();
+    });
+    xhr.addEventListener('abort', () => {
+      row.remove();
       uploadNext();
     });
     xhr.send(form);
@@ -618,6 +886,7 @@
   });
   els.signOut.addEventListener('click', () => signOut(''));
   els.refresh.addEventListener('click', reloadList);
+  els.search.addEventListener('input', renderRows);
   els.newer.addEventListener('click', () => {
     state.offset = Math.max(0, state.offset - PAGE_SIZE);
     reloadList();
@@ -641,15 +910,28 @@
   for (const el of [els.audio, els.video]) {
     el.addEventListener('error', onMediaError);
     for (const name of ['play', 'pause', 'ended']) el.addEventListener(name, updatePlayButton);
-    for (const name of ['timeupdate', 'durationchange', 'seeked', 'loadedmetadata']) {
+    for (const name of ['timeupdate', 'durationchange', 'seeked', 'loadedmetadata', 'pause']) {
       el.addEventListener(name, updatePosition);
     }
+    el.addEventListener('durationchange', drawAxis);
+    el.addEventListener('click', togglePlay); // clicking the video plays or pauses it
   }
-  els.wave.addEventListener('click', seekFromWaveform);
-  window.addEventListener('resize', drawWaveform);
+  els.waveArea.setAttribute('role', 'slider');
+  els.waveArea.setAttribute('tabindex', '0');
+  els.waveArea.setAttribute('aria-label', 'Position: ←/→ skip 10 s, or click to jump');
+  els.waveArea.setAttribute('aria-valuemin', '0');
+  els.waveArea.addEventListener('click', seekFromWaveform);
+  els.waveArea.addEventListener('pointermove', showHoverTime);
+  els.waveArea.addEventListener('pointerleave', hideHoverTime);
+  window.addEventListener('resize', () => {
+    drawWaveform();
+    drawAxis();
+  });
+  window.addEventListener('pagehide', () => savePosition(state.current));
   document.addEventListener('visibilitychange', () => {
-    // Timers sleep in background tabs; renew at once if the link went stale meanwhile.
     const current = state.current;
+    if (document.visibilityState === 'hidden') savePosition(current);
+    // Timers sleep in background tabs; renew at once if the link went stale meanwhile.
     if (document.visibilityState === 'visible' && current && current.refreshAt && Date.now() >= current.refreshAt) {
       refreshSource(current);
     }
@@ -660,7 +942,7 @@
     const target = event.target;
     const tag = target && target.tagName;
     if (target && (target.isContentEditable || tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT')) return;
-    if (target === els.audio || target === els.video) return; // native controls have their own keys
+    // Space on a button presses that button (on the play button: play/pause); elsewhere it plays/pauses.
     const onButton = tag === 'BUTTON' || tag === 'A';
     if ((event.key === ' ' && !onButton) || event.key === 'k' || event.key === 'K') {
       event.preventDefault();
@@ -678,18 +960,38 @@
     queueUploads([...els.fileInput.files]);
     els.fileInput.value = '';
   });
-  els.dropZone.addEventListener('dragover', (event) => {
-    event.preventDefault();
+  // Files dropped anywhere on the page are uploaded (when signed in).
+  let dragDepth = 0;
+  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes('Files');
+  document.addEventListener('dragenter', (event) => {
+    if (els.app.hidden || !carriesFiles(event)) return;
+    dragDepth += 1;
+    els.dropOverlay.hidden = false;
     els.dropZone.classList.add('over');
   });
-  els.dropZone.addEventListener('dragleave', () => els.dropZone.classList.remove('over'));
-  els.dropZone.addEventListener('drop', (event) => {
+  document.addEventListener('dragover', (event) => {
+    if (els.app.hidden || !carriesFiles(event)) return;
     event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  document.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) {
+      els.dropOverlay.hidden = true;
+      els.dropZone.classList.remove('over');
+    }
+  });
+  document.addEventListener('drop', (event) => {
+    dragDepth = 0;
+    els.dropOverlay.hidden = true;
     els.dropZone.classList.remove('over');
-    const files = [...(event.dataTransfer ? event.dataTransfer.files : [])];
+    if (els.app.hidden || !carriesFiles(event)) return;
+    event.preventDefault();
+    const files = [...event.dataTransfer.files];
     if (files.length) queueUploads(files);
   });
 
+  forgetOldPositions();
   const saved = sessionStorage.getItem(KEY_STORAGE);
   if (saved) signIn(saved);
   else showSignIn('');

@@ -94,3 +94,18 @@ def test_the_inline_finder_does_catch_inline_code() -> None:
     finder = InlineFinder()
     finder.feed('<script>alert(1)</script><p style="x" onclick="y"></p>')
     assert sorted(finder.found) == ["<script> without src", "onclick= on <p>", "script body", "style= on <p>"]
+
+
+def test_the_favicon_is_the_servers_own(server: LiveServer, page: httpx.Response) -> None:
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+    answer = httpx.get(f"{server.url}/static/favicon.svg")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_page_is_small_and_loads_nothing_from_elsewhere() -> None:
+    files = [STATIC / "index.html", STATIC / "app.js", STATIC / "app.css"]
+    assert sum(path.stat().st_size for path in files[1:]) <= 200_000  # JS + CSS, no framework
+    for path in files:
+        text = path.read_text()
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, path.name

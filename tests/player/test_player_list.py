@@ -74,8 +74,10 @@ def test_uploading_from_the_page_shows_progress_and_lists_it(page: Page, key: st
     page.js(
         """() => {
       window.progressSeen = [];
-      new MutationObserver(() => window.progressSeen.push(document.querySelector('#upload-progress').value))
-        .observe(document.querySelector('#upload-progress'), {attributes: true});
+      new MutationObserver(() => {
+        const bar = document.querySelector('#upload-list progress');
+        if (bar) window.progressSeen.push(bar.value);
+      }).observe(document.querySelector('#upload-list'), {attributes: true, subtree: true, childList: true});
     }"""
     )
     page.pw.set_input_files("#upload-file", str(path))
