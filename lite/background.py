@@ -4,7 +4,7 @@ shutdown.
 - the index rebuild from storage, when the index is empty (not ready until it succeeds);
 - then, with a complete index: finalizing bot sessions that went quiet (sessions.finalize), and
   reconciling storage with the index after a crash (catalog.reconcile);
-- webhook delivery (sessions.webhooks);
+- webhook delivery from the index's outbox (sessions.webhook_delivery; queued by sessions.webhooks);
 - deleting what a recording's delete could not (storage failed half-way), until storage is clean.
 
 A job that crashes is logged with its traceback and started again after RESTART_SECONDS: never
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from lite.catalog.reconcile import Reconciler
 from lite.services import Services
+from lite.sessions.webhook_delivery import Delivery
 
 log = logging.getLogger("lite.background")
 REBUILD_RETRY_SECONDS = 5.0
@@ -71,9 +72,11 @@ class BackgroundWork:
         if services.index.is_empty():
             services.rebuild.running = True  # requests are gated from the first one on
         self.reconciler = Reconciler(services)  # notes the start time before any request can write
+        # The outbox's worker: events pending from before a restart go out now, new ones when queued.
+        delivery = Delivery(services.settings, services.index, services.notifier.wake)
         self.tasks = [
             asyncio.create_task(_rebuild_then_maintain(services, self.reconciler)),
-            asyncio.create_task(supervised("webhook delivery", services.notifier.run)),
+            asyncio.create_task(supervised("webhook delivery", delivery.run)),
             asyncio.create_task(supervised("finish interrupted deletes", lambda: _finish_deletes(services))),
         ]
 

@@ -17,6 +17,7 @@ from lite.catalog.manifests import Catalog, RebuildProgress
 from lite.config import ConfigError, Settings
 from lite.errors import LiteError
 from lite.media.waveform import Waveforms
+from lite.recordings.meetings import Meetings
 from lite.recordings.service import Recordings
 from lite.sessions.bot_uploads import BotUploads
 from lite.sessions.finalize import Finalizer
@@ -35,6 +36,7 @@ class Services:
     auth: Auth
     catalog: Catalog
     recordings: Recordings
+    meetings: Meetings
     finalizer: Finalizer
     notifier: Notifier
     bot_uploads: BotUploads
@@ -119,7 +121,7 @@ async def build_services(settings: Settings) -> Services:
     webhook_secret = ensure_secret(
         settings.webhook_secret, settings.data_dir / "webhook-secret", "WEBHOOK_SECRET"
     )
-    notifier = Notifier(settings.webhook_url, webhook_secret)
+    notifier = Notifier(settings, index, webhook_secret)  # queues into the index's outbox
     playback_key = ensure_secret(
         settings.playback_signing_key, settings.data_dir / "playback-signing-key", "PLAYBACK_SIGNING_KEY"
     )
@@ -132,6 +134,7 @@ async def build_services(settings: Settings) -> Services:
         auth=auth,
         catalog=catalog,
         recordings=Recordings(settings, index, storage, catalog, locks),
+        meetings=Meetings(index, catalog, shared=storage.shared),
         finalizer=finalizer,
         notifier=notifier,
         bot_uploads=BotUploads(settings, index, storage, catalog, finalizer),
@@ -145,6 +148,7 @@ async def build_services(settings: Settings) -> Services:
 
 def _bucket_variable(settings: Settings) -> str:
     assert settings.s3 is not None
+    bucket = f"{settings.s3.bucket_variable}={settings.s3.bucket}"
     if settings.storage_backend == "minio":
-        return f"MINIO_ENDPOINT={settings.s3.endpoint} / MINIO_BUCKET={settings.s3.bucket}"
-    return f"S3_BUCKET={settings.s3.bucket}"
+        return f"{settings.s3.endpoint_variable}={settings.s3.endpoint} / {bucket}"
+    return bucket

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import threading
@@ -187,6 +188,29 @@ def other_api(server: LiveServer, admin: httpx.Client) -> Iterator[httpx.Client]
     _, key = new_user_key(admin)
     with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client:
         yield client
+
+
+VEXA_ADMIN_TOKEN = "vexa-admin-token-for-meeting-tokens"  # Vexa's ADMIN_TOKEN: signs MeetingTokens
+VEXA_INTERNAL = "vexa-internal-secret"  # Vexa's INTERNAL_API_SECRET
+
+
+@pytest.fixture
+def vexa(settings: Settings) -> Iterator[LiveServer]:
+    """Lite configured as a Vexa deployment configures its recording storage."""
+    live = start_server(
+        dataclasses.replace(
+            settings, meeting_token_secret=VEXA_ADMIN_TOKEN, internal_api_secret=VEXA_INTERNAL
+        )
+    )
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def client(vexa: LiveServer) -> Iterator[httpx.Client]:
+    """A client of the Vexa-configured server, with no credentials of its own (a bot's)."""
+    with httpx.Client(base_url=vexa.url, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture

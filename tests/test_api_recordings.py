@@ -30,7 +30,8 @@ def test_upload_creates_a_completed_recording_with_one_media_file(api: httpx.Cli
     assert media["content_type"] == "audio/wav"
     assert media["storage_backend"] == backend
     assert media["file_size_bytes"] == len(WAV)
-    assert "storage_key" not in media and "path" not in str(media)
+    # The object's key, as Vexa lists it: the same on every backend, never a path on the server.
+    assert media["storage_path"] == f"recordings/{recording['user_id']}/{recording['id']}/abc123.wav"
 
 
 def test_ids_are_random_positive_integers(api: httpx.Client) -> None:

@@ -225,6 +225,41 @@ async def test_the_command_dry_run_changes_nothing_and_a_second_run_imports_noth
     assert "imported 0" in second.stdout and "skipped 5: already in Lite" in second.stdout
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", ["local"])
+async def test_users_exported_from_vexa_are_found_by_email_under_their_vexa_ids(
+    settings: Settings, env: dict[str, str], tmp_path: Path
+) -> None:
+    services = await build_services(settings)
+    await put_all(services.storage, vexa_objects())
+    await services.auth.adopt_user(USER_B)  # Vexa's bot sent a chunk before the import: a placeholder
+    await services.aclose()
+    users = tmp_path / "users.csv"
+    users.write_text(f"id,email,name\n{USER_A},Ada@Example.com,Ada\n{USER_B},bob@example.com,\n")
+
+    done = run_cli(env, "import-vexa", "--users", str(users))
+    assert done.returncode == 0, done.stderr
+    assert "users from --users: 1 created, 1 named; 0 refused" in done.stdout
+    services = await build_services(settings)
+    try:
+        ada = await services.auth.find_user_by_email("ada@example.com")
+        bob = await services.auth.find_user_by_email("bob@example.com")
+        assert ada and bob and (ada["id"], ada["name"], bob["id"]) == (USER_A, "Ada", USER_B)
+        assert services.index.get_recording(USER_A, SINGLE) is not None
+    finally:
+        await services.aclose()
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_a_users_file_that_is_not_id_email_rows_stops_the_import_naming_the_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    users = tmp_path / "users.csv"
+    users.write_text("id,email\n7,a@example.com\nseven,b@example.com\n")
+    done = run_cli(env, "import-vexa", "--users", str(users))
+    assert done.returncode != 0 and "line 3" in done.stderr + done.stdout
+
+
 class Crash(BaseException):
     """A kill: nothing after it runs."""
 

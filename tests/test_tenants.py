@@ -23,7 +23,14 @@ from tests.test_bot_upload import UPLOAD
 
 # Path parameters that name something a user owns, and the ones that name public things.
 OWNED = {"recording_id", "media_id", "user_id", "token_id"}
-PUBLIC = {"file_path": "app.js", "path": "openapi.json"}
+PUBLIC = {
+    "file_path": "app.js",
+    "path": "openapi.json",
+    "email": "nobody@example.com",
+    "meeting_id": "1",
+    "platform": "google_meet",
+    "native_meeting_id": "abc-defg-hij",
+}
 REFUSED = {401, 403, 404}
 
 

@@ -4,40 +4,21 @@ bytes that are not the media they claim to be, which are kept, not refused."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
-from collections.abc import Iterator
 
 import av
 import httpx
 import pytest
 
-from lite.config import Settings
-from tests.conftest import LiveServer, start_server
+from tests.conftest import VEXA_ADMIN_TOKEN as ADMIN_TOKEN
+from tests.conftest import VEXA_INTERNAL as INTERNAL
+from tests.conftest import LiveServer
 from tests.mediarecorder import record_chunks, wav_bytes
 from tests.test_bot_upload import pcm_of
 from tests.vexabot import VexaBot, mint_meeting_token
 
-ADMIN_TOKEN = "vexa-admin-token-for-meeting-tokens"
-INTERNAL = "vexa-internal-secret"
 USER, MEETING = 4242, 77
-
-
-@pytest.fixture
-def vexa(settings: Settings) -> Iterator[LiveServer]:
-    """Lite configured as a Vexa deployment configures its recording storage."""
-    live = start_server(
-        dataclasses.replace(settings, meeting_token_secret=ADMIN_TOKEN, internal_api_secret=INTERNAL)
-    )
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def client(vexa: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=vexa.url, timeout=30) as http:
-        yield http
 
 
 def bot(client: httpx.Client, token: str | None = None, meeting: int = MEETING) -> VexaBot:

@@ -85,7 +85,7 @@ class BotCredentials:
 
     async def identify(self, headers: Mapping[str, str]) -> BotIdentity:
         if headers.get("x-api-key"):
-            return BotIdentity(await self.auth.user_for_key(headers["x-api-key"]))
+            return BotIdentity(await self.auth.user_for_key(headers["x-api-key"], "upload"))
         scheme, _, token = headers.get("authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() == "bearer" and token.count(".") == 2:
@@ -98,4 +98,5 @@ class BotCredentials:
             and hmac.compare_digest(token.encode(), self.internal_secret.encode())
         ):
             return BotIdentity(None)
-        return BotIdentity(await self.auth.user_for_key(token if scheme.lower() == "bearer" else None))
+        key = token if scheme.lower() == "bearer" else None
+        return BotIdentity(await self.auth.user_for_key(key, "upload"))  # a `bot` key is enough

@@ -10,12 +10,15 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
-from lite.catalog.schema import ADDED_COLUMNS, SCHEMA
-from lite.catalog.session_queries import Row, SessionQueries
+from lite.catalog.account_queries import AccountQueries
+from lite.catalog.meeting_queries import MeetingQueries
+from lite.catalog.outbox_queries import OutboxQueries
+from lite.catalog.schema import ADDED_COLUMNS, LATER_INDEXES, SCHEMA
+from lite.catalog.session_queries import SessionQueries
+from lite.catalog.tables import Row
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,7 +33,7 @@ class ListQuery:
     meeting_id: str | None = None
 
 
-class Index(SessionQueries):
+class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
     def __init__(self, path: Path | str) -> None:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
@@ -44,56 +47,13 @@ class Index(SessionQueries):
             for name, kind in columns:
                 if name not in present:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        self.db.conn.executescript(LATER_INDEXES)
 
     def close(self) -> None:
         self.db.conn.close()
 
     def ping(self) -> None:
         self.db.execute("SELECT 1").fetchone()
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
-        cursor = self.db.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
-
-    def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
-        cursor = self.db.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    # users and keys
-
-    def insert_user(self, user: Row) -> None:
-        self.db["users"].insert(user)
-
-    def user_by_email(self, email: str) -> Row | None:
-        # Case-insensitive: users stored before emails were lower-cased keep their spelling.
-        sql = "SELECT * FROM users WHERE email = ? COLLATE NOCASE ORDER BY email = ? DESC LIMIT 1"
-        return self._one(sql, (email, email))
-
-    def get_user(self, user_id: int) -> Row | None:
-        return self._one("SELECT * FROM users WHERE id = ?", (user_id,))
-
-    def list_users(self) -> list[Row]:
-        return self._all("SELECT * FROM users ORDER BY created_at, id", ())
-
-    def insert_api_key(self, key: Row) -> None:
-        self.db["api_keys"].insert(key)
-
-    def user_for_key_hash(self, key_hash: str) -> int | None:
-        row = self.db.execute("SELECT user_id FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
-        return None if row is None else int(row[0])
-
-    def get_api_key(self, key_id: int) -> Row | None:
-        return self._one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
-
-    def api_key_by_hash(self, key_hash: str) -> Row | None:
-        return self._one("SELECT id, user_id FROM api_keys WHERE key_hash = ?", (key_hash,))
-
-    def delete_api_key(self, key_id: int) -> bool:
-        return self.db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
 
     # recordings and media
 
@@ -209,15 +169,6 @@ class Index(SessionQueries):
             self.db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
             for table in ("users", "api_keys", "recordings")
         )
-
-    def upsert_user(self, user: Row) -> None:
-        self.db["users"].upsert({k: user.get(k) for k in ("id", "email", "name", "created_at")}, pk="id")
-
-    def upsert_api_key(self, key: Row) -> None:
-        self.db["api_keys"].upsert({k: key[k] for k in ("id", "user_id", "key_hash", "created_at")}, pk="id")
-
-    def delete_api_key_by_hash(self, key_hash: str) -> None:
-        self.db.execute("DELETE FROM api_keys WHERE key_hash = ?", (key_hash,))
 
     def recording_states(self, user_id: int) -> dict[int, str]:
         rows = self.db.execute("SELECT id, status FROM recordings WHERE user_id = ?", (user_id,)).fetchall()

@@ -2,7 +2,7 @@
 
 Layout (beside the media, on every backend):
     users/<user_id>.json                          the user
-    api-keys/<sha256 of key>.json                 {"id","user_id","created_at"}: auth is one GET
+    api-keys/<sha256 of key>.json                 {"id","user_id","created_at","scopes","name","expires_at"}
     api-key-ids/<key_id>.json                     {"key_hash"}: revocation by id on any replica
     recordings/<user_id>/<recording_id>/manifest.json   the recording and its media files
 
@@ -103,9 +103,26 @@ class Catalog:
         except NotFound:
             return None
 
+    async def load_user(self, user_id: int) -> Row | None:
+        """One user as stored (changed on another replica, perhaps), indexed too; None if absent."""
+        data = await self._read_or_none(user_key(user_id))
+        if data is None:
+            return None
+        try:
+            user = parse_user(data)
+        except Unreadable as exc:
+            await self.quarantine.move_aside(user_key(user_id), data, str(exc))
+            return None
+        self.index.upsert_user(user)
+        return user
+
     async def save_api_key(self, row: Row) -> None:
         await self.storage.put_bytes(api_key_id_key(row["id"]), dump({"key_hash": row["key_hash"]}))
-        record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"]}
+        # last_used_at stays in the index: a storage write per request would cost too much.
+        scopes = row.get("scopes") or ""
+        record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"],
+                  "scopes": [s for s in scopes.split(",") if s] if isinstance(scopes, str) else list(scopes),
+                  "name": row.get("name"), "expires_at": row.get("expires_at")}  # fmt: skip
         await self.storage.put_bytes(api_key_key(row["key_hash"]), dump(record))
 
     async def delete_api_key(self, key_id: int, key_hash: str) -> None:
@@ -121,15 +138,25 @@ class Catalog:
     async def load_api_key(self, key_hash: str) -> Row | None:
         """The key as stored, with its user indexed too: how a key made on another replica works here."""
         try:
-            record = json.loads(await self.storage.read_bytes(api_key_key(key_hash)))
+            record = parse_api_key(await self.storage.read_bytes(api_key_key(key_hash)))
         except NotFound:
             return None
+        except Unreadable as exc:
+            log.error("api-keys/%s.json is unreadable (%s): the key is refused", key_hash, exc)
+            return None
         if self.index.get_user(record["user_id"]) is None:
-            user = json.loads(await self.storage.read_bytes(user_key(record["user_id"])))
-            self.index.upsert_user(user)
+            self.index.upsert_user(parse_user(await self.storage.read_bytes(user_key(record["user_id"]))))
         row = {**record, "key_hash": key_hash}
         self.index.upsert_api_key(row)
         return row
+
+    async def api_key_hashes(self) -> set[str]:
+        """The hashes of every stored key: one listing (a page per 1,000 keys), no reads."""
+        return {
+            info.key.removeprefix("api-keys/").removesuffix(".json")
+            async for info in self.storage.list("api-keys/")
+            if info.key.endswith(".json")
+        }
 
     async def api_key_exists(self, key_hash: str) -> bool:
         try:

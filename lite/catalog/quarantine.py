@@ -30,16 +30,36 @@ class Unreadable(ValueError):
 
 
 def parse_user(data: bytes) -> dict[str, Any]:
+    """A user file; Vexa's fields (image_url, max_concurrent_bots, data) default for files written
+    before Lite had them."""
     doc = _object(data)
     if not isinstance(doc.get("id"), int) or not isinstance(doc.get("email"), str) or not doc["email"]:
         raise Unreadable("a user needs an integer id and an email")
+    doc.setdefault("image_url", None)
+    doc.setdefault("max_concurrent_bots", 3)
+    doc.setdefault("data", {})
+    bots = doc["max_concurrent_bots"]
+    if not isinstance(bots, int) or isinstance(bots, bool) or not isinstance(doc["data"], dict):
+        raise Unreadable("a user's max_concurrent_bots must be an integer and its data an object")
     return doc
 
 
 def parse_api_key(data: bytes) -> dict[str, Any]:
+    """A key file; scopes, name and expiry default (full access, unnamed, never) for older files.
+    Scopes are a list in the file, comma-separated text in the index."""
     doc = _object(data)
     if not isinstance(doc.get("id"), int) or not isinstance(doc.get("user_id"), int):
         raise Unreadable("an API key needs an integer id and user_id")
+    scopes = doc.get("scopes") or []
+    if isinstance(scopes, str):
+        scopes = [s for s in scopes.split(",") if s]
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise Unreadable("an API key's scopes must be a list of names")
+    doc["scopes"] = ",".join(scopes)
+    for field in ("name", "expires_at"):
+        doc.setdefault(field, None)
+        if doc[field] is not None and not isinstance(doc[field], str):
+            raise Unreadable(f"an API key's {field} must be text")
     return doc
 
 

@@ -132,3 +132,9 @@ ADDED_COLUMNS = {
         ("last_used_at", "TEXT"),
     ),
 }
+
+# Indexes on added columns: created after ADDED_COLUMNS, so an older index file has the columns first.
+LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS recordings_by_native_meeting
+    ON recordings (user_id, platform, native_meeting_id, created_at DESC);
+"""

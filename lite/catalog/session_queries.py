@@ -3,22 +3,10 @@ mark, idle sessions, finishing. A part of `Index` (lite.catalog.index), kept apa
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlite_utils
-
-Row = dict[str, Any]
+from lite.catalog.tables import Row, Tables
 
 
-class SessionQueries:
-    db: sqlite_utils.Database
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
-        raise NotImplementedError  # Index's
-
-    def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
-        raise NotImplementedError  # Index's
-
+class SessionQueries(Tables):
     def _put_new(self, recording: Row | None, media: list[Row]) -> None:
         raise NotImplementedError  # Index's
 

@@ -16,10 +16,13 @@ from lite.background import BackgroundWork
 from lite.errors import LiteError, StorageUnavailable
 from lite.http.routes.admin import AdminController
 from lite.http.routes.bot import upload_chunk
+from lite.http.routes.docs_assets import docs_assets_router, docs_render_plugins
 from lite.http.routes.health import healthz, readyz
+from lite.http.routes.meetings import MeetingsController
 from lite.http.routes.player import player_router
 from lite.http.routes.raw_fast import WithFastRaw
 from lite.http.routes.recordings import RecordingsController
+from lite.http.routes.user_webhook import UserWebhookController
 from lite.services import Services
 
 log = logging.getLogger("lite.http.app")
@@ -91,6 +94,7 @@ def create_app(services: Services) -> WithFastRaw:
         version="0.1.0",
         description="Store meeting recordings and play them back. Compatible with Vexa's recordings API.",
         path="/docs",
+        render_plugins=docs_render_plugins(),  # Swagger UI from the server's own files: works offline
         components=Components(
             security_schemes={
                 "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
@@ -102,7 +106,17 @@ def create_app(services: Services) -> WithFastRaw:
         ),
     )
     app = Litestar(
-        route_handlers=[healthz, readyz, AdminController, RecordingsController, upload_chunk, player_router],
+        route_handlers=[
+            healthz,
+            readyz,
+            AdminController,
+            UserWebhookController,
+            RecordingsController,
+            MeetingsController,
+            upload_chunk,
+            player_router,
+            docs_assets_router,
+        ],
         state=State({"services": services}),
         lifespan=[lifespan],
         before_request=_wait_for_rebuild(services),

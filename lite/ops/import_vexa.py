@@ -43,6 +43,7 @@ from lite.media.assemble import AssemblyError
 from lite.ops.import_vexa_report import ImportProgress, ImportSummary
 from lite.ops.migrate import location
 from lite.ops.vexa_plan import ImportFailed, Media, NotVexa, iso, plan, probed, streams
+from lite.ops.vexa_users import name_users, read_users
 from lite.services import Services
 from lite.storage import LocalStorage, ObjectInfo, Storage
 
@@ -250,6 +251,13 @@ def import_arguments(cmd: argparse.ArgumentParser) -> None:
         " imported into Lite's storage; by default Lite's own storage is read and nothing is copied",
     )
     cmd.add_argument("--jobs", type=int, default=JOBS, help=f"recordings imported at once (default {JOBS})")
+    cmd.add_argument(
+        "--users",
+        metavar="CSV",
+        type=Path,
+        help="Vexa's users as id,email[,name] rows (exported from Vexa's Postgres), so Vexa's dashboard"
+        " finds them by email; without it imported users get placeholder emails",
+    )
 
 
 async def import_command(services: Services, args: argparse.Namespace) -> int:
@@ -263,7 +271,11 @@ async def import_command(services: Services, args: argparse.Namespace) -> int:
         label = f"local:{root}"
         if label != target:
             source = LocalStorage(root, fsync=False)
+    users = read_users(args.users) if args.users is not None else []
     summary = ImportSummary(label, target, args.dry_run)
+    named = await name_users(services, users, args.dry_run) if users else None
     await VexaImport(services, summary, source, jobs=args.jobs).run()
     print(summary.text())
+    if named:
+        print(named)
     return 1 if summary.failed else 0

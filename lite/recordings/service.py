@@ -8,9 +8,10 @@ fails to delete is tried again in the background until it is clean.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, BinaryIO, TypeVar
 
 from anyio import to_thread
 
@@ -24,13 +25,14 @@ from lite.http.multipart import FilePart
 from lite.http.playback import MediaSource
 from lite.ids import new_id
 from lite.media import formats as media
-from lite.media.assemble import probe_duration
-from lite.recordings.shapes import check_meeting_id, raw_path, recording_out
+from lite.media.probe import probe_duration, probe_sample_rate
+from lite.recordings.shapes import is_master, meeting_of, raw_path, recording_out
 from lite.recordings.sources import chunks_source, master_source
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.sessions.locks import SessionLocks
 from lite.storage import Storage, Stored
 
+T = TypeVar("T")
 log = logging.getLogger("lite.recordings")
 STATUSES = ("in_progress", "completed", "failed")
 # Multipart framing around the file is small; a declared body beyond this slack is refused unread.
@@ -77,11 +79,11 @@ class Recordings:
                     fields[name] = value
             if plan is None or stored is None:
                 raise BadInput("the form has no 'file' part")
-            meeting_id = check_meeting_id(fields.get("meeting_id"))
+            meeting = meeting_of(fields)
+            probed = await to_thread.run_sync(self._probe, key)
             duration = duration_field(fields)
-            if duration is None:
-                duration = await to_thread.run_sync(self._probe, key)
-            recording, media_row = self._rows(user_id, recording_id, key, plan, meeting_id, stored, duration)
+            facts = (probed[0] if duration is None else duration, probed[1])
+            recording, media_row = self._rows(user_id, recording_id, key, plan, meeting, stored, facts)
             await self.catalog.save_manifest(recording, [media_row])
             self.index.insert_recording(recording, [media_row])
             return recording_out(recording, [media_row])
@@ -91,10 +93,14 @@ class Recordings:
                 await self.storage.delete(key)
             raise
 
-    def _probe(self, key: str) -> float | None:
+    def _probe(self, key: str) -> tuple[float | None, int | None]:
+        """(duration, sample rate) the stored file states; each probe reads the headers afresh."""
+        return self._probed(key, probe_duration), self._probed(key, probe_sample_rate)
+
+    def _probed(self, key: str, probe: Callable[[BinaryIO], T]) -> T:
         reader = self.storage.open_seekable(key)
         try:
-            return probe_duration(reader)
+            return probe(reader)
         finally:
             reader.close()
 
@@ -104,16 +110,17 @@ class Recordings:
         recording_id: int,
         key: str,
         plan: UploadPlan,
-        meeting_id: str | None,
+        meeting: dict[str, str | None],
         stored: Stored,
-        duration: float | None,
+        facts: tuple[float | None, int | None],
     ) -> tuple[Row, Row]:
+        duration, sample_rate = facts
         now = now_iso()
         recording = {
             "id": recording_id,
             "user_id": user_id,
             "session_uid": plan.session_uid,
-            "meeting_id": meeting_id,
+            **meeting,
             "source": "upload",
             "status": "completed",
             "created_at": now,
@@ -133,7 +140,7 @@ class Recordings:
             "sha256": stored.sha256,
             "created_at": now,
             "updated_at": now,
-            "extra": None,
+            "extra": json.dumps({"sample_rate": sample_rate}) if sample_rate else None,
             "state": "complete",
             "final_seq": None,
         }
@@ -231,6 +238,34 @@ class Recordings:
             return chunks_source(self.storage, media_row, self.index.chunks_of(media_id), filename)
         return master_source(self.storage, media_row, filename)
 
+    async def master(self, user_id: int, recording_id: int, media_type: str) -> dict[str, Any]:
+        """Vexa's `/master?type=`: where to play the recording's whole file of that type. 404 while
+        there is none (a bot still sending, a failed assembly, no such type): Vexa's dashboard then
+        says "finalizing". `raw_url` is relative, for Vexa's dashboard proxy (it adds the key)."""
+        await self._recording(user_id, recording_id)
+        found = [m for m in self.index.media_for([recording_id]) if m["type"] == media_type and is_master(m)]
+        if not found:
+            raise NotFound(
+                f"no master {media_type} file for recording {recording_id} "
+                "(still recording or finalizing, or not produced)"
+            )
+        media_row = found[0]
+        raw = raw_path(recording_id, media_row["id"])
+        filename = f"{recording_id}_{media_type}.{media_row['format']}"  # Vexa's name for it
+        expires = self.settings.presign_seconds
+        url = self.storage.presign(media_row["storage_key"], filename, media_row["content_type"], expires)
+        return {
+            "url": url or raw,
+            "download_url": url or raw,
+            "raw_url": raw,
+            "filename": filename,
+            "content_type": media_row["content_type"],
+            "file_size_bytes": media_row["file_size_bytes"],
+            "expires_in": expires,  # Vexa's clients read a number; a relative /raw URL does not expire
+            "media_file_id": media_row["id"],
+            "duration_seconds": media_row["duration_seconds"],
+        }
+
     async def download(
         self, user_id: int, recording_id: int, media_id: int, raw_token: str | None = None
     ) -> dict[str, Any]:
@@ -242,8 +277,10 @@ class Recordings:
         expires = self.settings.presign_seconds
         # While a bot still records, no master exists to presign: /raw serves what has arrived.
         receiving = media_row["state"] == "receiving"
-        url = None if receiving else self.storage.presign(
-            media_row["storage_key"], filename, media_row["content_type"], expires
+        url = (
+            None
+            if receiving
+            else self.storage.presign(media_row["storage_key"], filename, media_row["content_type"], expires)
         )
         return {
             "url": url or raw,

@@ -1,55 +1,142 @@
-"""The admin API: users and their API keys, behind X-Admin-API-Key."""
+"""The admin API, behind X-Admin-API-Key: users and their API keys, as Vexa's admin API (v0.10.7)
+has them, so Vexa's dashboard and admin scripts work against Lite.
+
+- `POST /admin/users` finds or creates: 200 with the user that has this email, else 201 with a
+  new one.
+- Tokens: `POST /admin/users/{id}/tokens?scopes=bot,tx,browser&name=&expires_in=` (or `?scope=`,
+  or a JSON body `{"scopes": [...], "name", "expires_in"}` as Vexa's newest version sends) makes a
+  scoped `vxa_…` key; with no scopes at all it makes a full-access `lite_…` key, as Lite always did.
+  A key's secret is shown only in that answer (lite.accounts.api_keys masks it in listings).
+- A missing or wrong admin key is 401 (Vexa says 403; its dashboard treats both alike).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.params import JSONBody, Parameter
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from msgspec import Struct
 
-from lite.http.routes.deps import services
+from lite.accounts.api_keys import key_out
+from lite.accounts.scopes import parse_scopes
+from lite.accounts.user_shapes import user_out
+from lite.errors import BadInput, NotFound
+from lite.http.routes.deps import Id, services
+
+MAX_BODY = 64 * 1024
 
 
 class NewUser(Struct, forbid_unknown_fields=False):
     email: str
     name: str | None = None
+    image_url: str | None = None
+    max_concurrent_bots: int | None = None
+    data: dict[str, Any] | None = None
 
 
-def _admin(request: Request, state: State) -> None:
-    services(state).auth.check_admin(request.headers.get("x-admin-api-key"))
+class NewToken(Struct, forbid_unknown_fields=False):
+    scopes: list[str] | str | None = None
+    name: str | None = None
+    expires_in: int | None = None
 
 
-def _user_out(user: dict[str, Any]) -> dict[str, Any]:
-    return {"id": user["id"], "email": user["email"], "name": user["name"], "created_at": user["created_at"]}
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: runs before the body is read, so a caller without the admin key learns nothing else."""
+    services(connection.app.state).auth.check_admin(connection.headers.get("x-admin-api-key"))
+
+
+def _allow_private(state: State) -> bool:
+    return bool(services(state).settings.webhook_allow_private_networks)
+
+
+async def _token_body(request: Request) -> NewToken:
+    body = await request.body()
+    if not body.strip():
+        return NewToken()
+    if len(body) > MAX_BODY:
+        raise BadInput("the body is too large for a token request")
+    try:
+        return msgspec.json.decode(body, type=NewToken)
+    except msgspec.DecodeError as exc:
+        raise BadInput(f"the body must be a JSON object with scopes, name, expires_in: {exc}") from None
 
 
 class AdminController(Controller):
     path = "/admin"
     tags = ["admin"]
     security = [{"AdminKey": []}]
+    guards = [admin_only]
 
-    @post("/users", status_code=201, summary="Create a user")
-    async def create_user(self, request: Request, state: State, data: JSONBody[NewUser]) -> dict[str, Any]:
-        _admin(request, state)
-        return _user_out(await services(state).auth.create_user(data.email, data.name))
+    @post("/users", status_code=201, summary="Find or create a user: 200 if the email exists, else 201")
+    async def create_user(self, state: State, data: JSONBody[NewUser]) -> Response[dict[str, Any]]:
+        fields = msgspec.structs.asdict(data)
+        user, created = await services(state).auth.find_or_create_user(fields, _allow_private(state))
+        return Response(user_out(user), status_code=201 if created else 200)
 
     @get("/users", summary="List users")
-    async def list_users(self, request: Request, state: State) -> list[dict[str, Any]]:
-        _admin(request, state)
-        return [_user_out(user) for user in await services(state).auth.list_users()]
+    async def list_users(
+        self,
+        state: State,
+        skip: int = Parameter(default=0, ge=0, le=2**62),
+        limit: int = Parameter(default=100, ge=1, le=10_000),
+    ) -> list[dict[str, Any]]:
+        return [user_out(user) for user in await services(state).auth.list_users(skip, limit)]
 
-    @post("/users/{user_id:int}/tokens", status_code=201, summary="Create an API key (shown only here)")
-    async def create_token(
-        self, request: Request, state: State, user_id: int = Parameter(ge=1, le=2**63 - 1)
+    @get("/users/email/{email:str}", summary="The user with this email (URL-encoded), or 404")
+    async def user_by_email(self, state: State, email: FromPath[str]) -> dict[str, Any]:
+        user = await services(state).auth.find_user_by_email(email)
+        if user is None:
+            raise NotFound("User not found")
+        return user_out(user)
+
+    @get("/users/{user_id:int}", summary="A user with its API keys (their secrets masked)")
+    async def get_user(self, state: State, user_id: int = Id) -> dict[str, Any]:
+        auth = services(state).auth
+        user = await auth.get_user(user_id)
+        return user_out(user) | {"api_tokens": [key_out(key) for key in await auth.keys_of(user_id)]}
+
+    @patch("/users/{user_id:int}", summary="Change name, image_url, max_concurrent_bots; merge data")
+    async def update_user(
+        self, state: State, data: JSONBody[dict[str, Any]], user_id: int = Id
     ) -> dict[str, Any]:
-        _admin(request, state)
-        return await services(state).auth.create_key(user_id)
+        return user_out(await services(state).auth.update_user(user_id, data, _allow_private(state)))
+
+    @post(
+        "/users/{user_id:int}/tokens", status_code=201, summary="Make an API key (its secret shown only here)"
+    )
+    async def create_token(
+        self,
+        request: Request,
+        state: State,
+        user_id: int = Id,
+        scopes: FromQuery[list[str] | None] = None,
+        one_scope: Annotated[list[str] | None, QueryParameter(name="scope")] = None,  # `scope` is reserved
+        name: FromQuery[str | None] = None,
+        expires_in: FromQuery[int | None] = None,
+    ) -> dict[str, Any]:
+        body = await _token_body(request)
+        asked = [*(scopes or []), *(one_scope or [])]
+        if not asked and body.scopes is not None:
+            asked = [body.scopes] if isinstance(body.scopes, str) else list(body.scopes) or [""]
+        wanted = parse_scopes(asked) if asked else None
+        return await services(state).auth.create_key(
+            user_id,
+            wanted,
+            name if name is not None else body.name,
+            expires_in if expires_in is not None else body.expires_in,
+        )
+
+    @get("/users/{user_id:int}/tokens", summary="A user's API keys, without their secrets")
+    async def list_tokens(self, state: State, user_id: int = Id) -> list[dict[str, Any]]:
+        auth = services(state).auth
+        await auth.get_user(user_id)  # 404 for an unknown user, not an empty list
+        return [key_out(key, with_token=False) for key in await auth.keys_of(user_id)]
 
     @delete("/tokens/{token_id:int}", status_code=204, summary="Revoke an API key at once")
-    async def revoke_token(
-        self, request: Request, state: State, token_id: int = Parameter(ge=1, le=2**63 - 1)
-    ) -> None:
-        _admin(request, state)
+    async def revoke_token(self, state: State, token_id: int = Id) -> None:
         await services(state).auth.revoke_key(token_id)

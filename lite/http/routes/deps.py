@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
+from lite.accounts.scopes import need_for
 from lite.services import Services
 
 # Path ids, declared the same way in handlers and dependencies (OpenAPI requires them to agree).
@@ -28,7 +29,10 @@ def api_key(headers: Mapping[str, str]) -> str | None:
 
 
 async def current_user(request: Request, state: State) -> int:
-    return await services(state).auth.user_for_key(api_key(request.headers))
+    """The key's owner, if the key's scopes allow this request: uploading for a POST to an upload
+    path, reading for anything else (lite.accounts.scopes)."""
+    need = need_for(request.method, request.url.path)
+    return await services(state).auth.user_for_key(api_key(request.headers), need)
 
 
 async def reader_of(

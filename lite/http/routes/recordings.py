@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery, Parameter
+from litestar.params import FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
 from lite.catalog.index import ListQuery
@@ -74,6 +74,16 @@ class RecordingsController(Controller):
     ) -> dict[str, Any]:
         await services(state).finalizer.retry(user_id, recording_id)
         return await services(state).recordings.get(user_id, recording_id)
+
+    @get("/{recording_id:int}/master", summary="Where to play the recording's whole audio or video file")
+    async def master(
+        self,
+        state: State,
+        user_id: NamedDependency[int],
+        recording_id: int = RecordingId,
+        media_type: Annotated[str, QueryParameter(name="type", pattern="^(audio|video)$")] = "audio",
+    ) -> dict[str, Any]:
+        return await services(state).recordings.master(user_id, recording_id, media_type)
 
     @get(
         "/{recording_id:int}/media/{media_id:int}/download",
