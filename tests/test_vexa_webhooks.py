@@ -376,3 +376,34 @@ def test_one_event_is_queued_once_per_url_and_the_outbox_is_bounded(tmp_path: Pa
         assert {json.loads(body)["event_id"] for _, body in rows} == {first, second}
     finally:
         index.close()
+
+
+@pytest.mark.parametrize("server_kind", ["moto", "s3rver"])
+def test_a_hook_set_on_one_replica_gets_the_event_a_second_replica_completes(
+    server_kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    receivers: list[Receiver],
+    servers: list[ServerProcess],
+) -> None:
+    """Object storage, two replicas on one bucket: the user saves their hook through one
+    (PUT /user/webhook, as Vexa's clients do) and their bot's final chunk reaches the other."""
+    own = Receiver().start()
+    receivers.append(own)
+    endpoint = request.getfixturevalue(f"{server_kind}_endpoint")
+    env = backend_env("minio", tmp_path, endpoint) | FAST | {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
+    first = ServerProcess(env, tmp_path / "first.log").start()
+    servers.append(first)
+    second_env = env | {"DATA_DIR": str(tmp_path / "second-data")}
+    second = ServerProcess(second_env, tmp_path / "second.log").start()
+    servers.append(second)
+    _, key = new_user(first)
+    seen = httpx.get(f"{second.url}/recordings", headers={"X-API-Key": key}, timeout=30)
+    assert seen.status_code == 200  # the second replica knows the user now, as they were then
+    hook = {"webhook_url": own.url, "webhook_secret": "whsec_replicas"}
+    saved = httpx.put(f"{first.url}/user/webhook", json=hook, headers={"X-API-Key": key}, timeout=30)
+    assert saved.status_code == 200, saved.text
+    recording_id = complete_recording(second, key)
+    assert wait_until(lambda: len(own.delivered()) == 1)
+    event = vexa_verify(*own.delivered()[0], "whsec_replicas")
+    assert event["data"]["recording"]["id"] == recording_id

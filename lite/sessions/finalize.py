@@ -125,12 +125,17 @@ class Finalizer:
         updated = {**recording, "status": status, "updated_at": now, "error_message": error}
         updated["completed_at"] = now if status == "completed" else None
         await self.catalog.save_manifest(updated, media_rows)
+        if status == "completed" and self.storage.shared:
+            # The owner's webhook settings as storage has them now (changed on another replica?).
+            await self.catalog.load_user(recording["user_id"])
         for media_row in media_rows:
             self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
         self.index.set_status(recording["id"], status, now, error)
         if status == "completed":
-            await self._drop_chunks(recording["id"])
+            # Queued into the index's outbox right after the status, with nothing awaited between:
+            # only a kill in that instant could complete a recording without its webhook.
             self.notifier.recording_completed(updated, media_rows)
+            await self._drop_chunks(recording["id"])
         return status
 
     async def retry(self, user_id: int, recording_id: int) -> str:
