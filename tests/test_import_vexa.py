@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import secrets
 import wave
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from lite.catalog.vexa_layout import is_vexa_key, parse
 from lite.config import Settings
 from lite.ids import new_id
 from lite.ops.import_vexa import VexaImport
+from lite.ops.import_vexa_cli import open_source
 from lite.ops.import_vexa_report import ImportSummary
 from lite.services import Services, build_services
 from lite.storage import LocalStorage, Storage
@@ -135,18 +137,24 @@ def play_back(settings: Settings, user_id: int) -> Played:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("backend", "from_volume"),
-    [("local", False), ("s3", False), ("minio@s3rver", False), ("s3", True)],
-    ids=["local", "s3", "minio@s3rver", "local-volume-to-s3"],
+    ("backend", "source_kind"),
+    [("local", None), ("s3", None), ("minio@s3rver", None), ("s3", "volume"), ("minio@s3rver", "bucket")],
+    ids=["local", "s3", "minio@s3rver", "local-volume-to-s3", "another-bucket-to-minio@s3rver"],
 )
 async def test_a_vexa_bucket_is_imported_and_plays_back(
-    settings: Settings, tmp_path: Path, from_volume: bool
+    settings: Settings, tmp_path: Path, source_kind: str | None
 ) -> None:
     services = await build_services(settings)
     source: Storage | None = None
+    from_volume = source_kind is not None  # Vexa's objects elsewhere, copied into Lite's storage
     try:
-        if from_volume:  # Vexa's local volume, copied into Lite's bucket
+        if source_kind == "volume":  # Vexa's local volume
             source = LocalStorage(tmp_path / "vexa-volume", fsync=False)
+        if source_kind == "bucket":  # Vexa's own bucket on the same endpoint (--from-bucket)
+            vexa_bucket = dataclasses.replace(settings.s3, bucket=f"vexa-{secrets.token_hex(4)}")
+            source = await open_source(
+                dataclasses.replace(settings, s3=dataclasses.replace(vexa_bucket, create_bucket=True))
+            )
         await put_all(source or services.storage, vexa_objects())
         before = await contents(source or services.storage)
         summary = await run_import(services, source=source)
@@ -167,6 +175,8 @@ async def test_a_vexa_bucket_is_imported_and_plays_back(
         assert (await run_import(services, source=source)).imported == 0  # a second run: nothing new
     finally:
         await services.aclose()
+        if source is not None:
+            await source.aclose()
 
     a, b = play_back(settings, USER_A), play_back(settings, USER_B)
     assert set(a.recordings) == {SINGLE, MASTER} and set(b.recordings) == {WAV_CHUNKS, WEBM_CHUNKS, BROKEN}
@@ -258,6 +268,12 @@ def test_a_users_file_that_is_not_id_email_rows_stops_the_import_naming_the_line
     users.write_text("id,email\n7,a@example.com\nseven,b@example.com\n")
     done = run_cli(env, "import-vexa", "--users", str(users))
     assert done.returncode != 0 and "line 3" in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_another_bucket_needs_lite_on_object_storage(env: dict[str, str]) -> None:
+    done = run_cli(env, "import-vexa", "--from-bucket", "vexa")
+    assert done.returncode != 0 and "--from-bucket needs Lite on minio or s3" in done.stderr + done.stdout
 
 
 class Crash(BaseException):

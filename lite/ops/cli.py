@@ -13,7 +13,7 @@ from lite.catalog.index import Index
 from lite.catalog.manifests import Catalog, RebuildProgress
 from lite.config import ConfigError, load_settings
 from lite.errors import LiteError
-from lite.ops import import_vexa, maintenance
+from lite.ops import import_vexa_cli, maintenance
 from lite.ops.datadir_lock import lock_data_dir, release
 from lite.services import Services, build_services
 
@@ -70,12 +70,12 @@ COMMANDS: dict[str, tuple[str, Callable[[Services, argparse.Namespace], Coroutin
     "reindex": ("rebuild the SQLite index from storage (stop the server first)", _reindex),
     "verify": ("check the index against storage; --repair fixes what is safe", maintenance.verify_command),
     "migrate": ("copy everything to another backend, resumable, verified", maintenance.migrate_command),
-    "import-vexa": ("index a Vexa bucket or volume into Lite, resumable", import_vexa.import_command),
+    "import-vexa": ("index a Vexa bucket or volume into Lite, resumable", import_vexa_cli.import_command),
 }
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "verify": maintenance.verify_arguments,
     "migrate": maintenance.migrate_arguments,
-    "import-vexa": import_vexa.import_arguments,
+    "import-vexa": import_vexa_cli.import_arguments,
 }
 
 

@@ -22,11 +22,9 @@ outside `recordings/` is read, and no object of Vexa's is ever deleted or rewrit
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import TextIO
 
 from anyio import to_thread
@@ -35,17 +33,14 @@ from lite.catalog.index import Row
 from lite.catalog.layout import MANIFEST
 from lite.catalog.walk import Bounded, Group, grouped, sha256_of
 from lite.clock import now_iso
-from lite.config import ConfigError
 from lite.errors import LiteError
 from lite.ids import new_id
 from lite.media import formats
 from lite.media.assemble import AssemblyError
 from lite.ops.import_vexa_report import ImportProgress, ImportSummary
-from lite.ops.migrate import location
 from lite.ops.vexa_plan import ImportFailed, Media, NotVexa, iso, plan, probed, streams
-from lite.ops.vexa_users import name_users, read_users
 from lite.services import Services
-from lite.storage import LocalStorage, ObjectInfo, Storage
+from lite.storage import ObjectInfo, Storage
 
 JOBS = 4  # recordings imported at once
 
@@ -239,43 +234,3 @@ class VexaImport:
             error = f"the {item.media_type} chunks cannot be assembled as {item.fmt} ({exc});"
             error += " the file is their bytes joined in order"
             return await finalizer.assemble_media(row, chunk_rows, joined=True), error
-
-
-def import_arguments(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--dry-run", action="store_true", help="list what would be imported; change nothing")
-    cmd.add_argument(
-        "--from-local",
-        metavar="DIR",
-        type=Path,
-        help="read Vexa's local storage volume at DIR (the directory holding recordings/) and copy what is"
-        " imported into Lite's storage; by default Lite's own storage is read and nothing is copied",
-    )
-    cmd.add_argument("--jobs", type=int, default=JOBS, help=f"recordings imported at once (default {JOBS})")
-    cmd.add_argument(
-        "--users",
-        metavar="CSV",
-        type=Path,
-        help="Vexa's users as id,email[,name] rows (exported from Vexa's Postgres), so Vexa's dashboard"
-        " finds them by email; without it imported users get placeholder emails",
-    )
-
-
-async def import_command(services: Services, args: argparse.Namespace) -> int:
-    """Exit 0 when every recording found was imported or skipped; 1 when any failed (run it again)."""
-    target = location(services.settings)
-    source, label = services.storage, target
-    if args.from_local is not None:
-        root = args.from_local.resolve()
-        if not (root / "recordings").is_dir():
-            raise ConfigError(f"--from-local {root}: no recordings/ directory there")
-        label = f"local:{root}"
-        if label != target:
-            source = LocalStorage(root, fsync=False)
-    users = read_users(args.users) if args.users is not None else []
-    summary = ImportSummary(label, target, args.dry_run)
-    named = await name_users(services, users, args.dry_run) if users else None
-    await VexaImport(services, summary, source, jobs=args.jobs).run()
-    print(summary.text())
-    if named:
-        print(named)
-    return 1 if summary.failed else 0
