@@ -77,6 +77,7 @@ class Settings:
     max_chunks: int = 100_000  # chunk_seq of a bot session: 0..max_chunks (14 days of 12 s chunks)
     meeting_token_secret: str | None = None  # Vexa's ADMIN_TOKEN: signs the bot's MeetingToken
     internal_api_secret: str | None = None  # Vexa's INTERNAL_API_SECRET: another bot credential
+    metrics_token: str | None = None  # set: GET /metrics needs "Authorization: Bearer <it>"; unset: open
     http: ConnectionLimits = ConnectionLimits()
 
     @property
@@ -160,6 +161,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # token, which may also be generated; lite.services falls back to that one).
         meeting_token_secret=_str(env, "ADMIN_TOKEN"),
         internal_api_secret=_str(env, "INTERNAL_API_SECRET"),
+        metrics_token=_str(env, "METRICS_TOKEN"),
         http=ConnectionLimits(
             header_timeout=float(_int(env, "HTTP_HEADER_TIMEOUT_SECONDS", 10, minimum=1)),
             body_timeout=float(_int(env, "HTTP_BODY_TIMEOUT_SECONDS", 30, minimum=1)),

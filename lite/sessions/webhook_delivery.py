@@ -11,6 +11,9 @@
   one is dropped (its name may now resolve to a private address); one that does not resolve is
   retried like a connection error.
 
+Each attempt's outcome is counted (lite_webhook_deliveries_total): delivered (2xx), refused (3xx,
+4xx, a refused URL: not retried), retried (scheduled again), dropped (too old).
+
 A row being sent stays due in the index (the worker skips it while its attempt runs), so after a
 crash mid-attempt it is sent again at the next start: at least once; receivers dedupe on event_id,
 as with Vexa.
@@ -30,6 +33,7 @@ from lite.accounts.webhook_targets import check_webhook_url
 from lite.catalog.index import Index, Row
 from lite.config import Settings
 from lite.errors import BadInput
+from lite.ops.metrics import Metrics
 from lite.sessions.webhooks import USER, headers_for, parse_row_key, url_host
 
 log = logging.getLogger("lite.sessions.webhooks")
@@ -46,8 +50,11 @@ def _created(row: Row, now: float) -> float:
 
 
 class Delivery:
-    def __init__(self, settings: Settings, index: Index, wake: asyncio.Event) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, wake: asyncio.Event, metrics: Metrics | None = None
+    ) -> None:
         self.index = index
+        self.metrics = metrics or Metrics.of(index)  # lite.background builds this from the index
         self.wake = wake
         self.schedule = settings.webhook_retry_seconds or (60.0,)
         self.max_age = settings.webhook_max_age_seconds
@@ -105,6 +112,7 @@ class Delivery:
         created = _created(row, started)
         if started - created >= self.max_age:
             self.index.outbox_done(key)
+            self.metrics.webhook("dropped")
             log.error(
                 "webhook %s to %s dropped: not delivered within %.0f s (%d attempts)",
                 event_id,
@@ -117,6 +125,7 @@ class Delivery:
         if outcome is None:
             self.index.outbox_done(key)
             return
+        self.metrics.webhook("retried")
         attempts += 1
         delay = self.schedule[min(attempts, len(self.schedule)) - 1]
         next_at = min(time.time() + delay, created + self.max_age)
@@ -140,6 +149,7 @@ class Delivery:
                 if "does not resolve" in exc.detail:
                     return "the host name does not resolve"
                 log.warning("webhook %s to %s not sent, the URL is refused: %s", event_id, host, exc.detail)
+                self.metrics.webhook("refused")
                 return None
         body = row["body"].encode()
         try:
@@ -153,9 +163,11 @@ class Delivery:
         status = answer.status_code
         if status < 300:
             log.info("webhook %s delivered to %s (HTTP %d)", event_id, host, status)
+            self.metrics.webhook("delivered")
             return None
         if status == 429 or status >= 500:
             return f"HTTP {status}"
         why = "a redirect, not followed" if status < 400 else "refused by the receiver"
         log.warning("webhook %s to %s answered HTTP %d (%s): not retried", event_id, host, status, why)
+        self.metrics.webhook("refused")  # by the receiver (4xx), or a redirect not followed
         return None
