@@ -17,6 +17,7 @@ from lite.catalog.manifests import Catalog, RebuildProgress
 from lite.config import ConfigError, Settings
 from lite.errors import LiteError
 from lite.media.waveform import Waveforms
+from lite.ops.metrics import Metrics
 from lite.recordings.meetings import Meetings
 from lite.recordings.service import Recordings
 from lite.sessions.bot_uploads import BotUploads
@@ -43,6 +44,7 @@ class Services:
     tokens: PlaybackTokens
     waveforms: Waveforms
     bot_credentials: BotCredentials
+    metrics: Metrics  # this app's Prometheus registry (GET /metrics)
 
     rebuild: RebuildProgress = field(default_factory=RebuildProgress)
 
@@ -95,12 +97,12 @@ def _private(data_dir: Path) -> None:
             path.chmod(0o600)
 
 
-async def open_storage(settings: Settings) -> Storage:
+async def open_storage(settings: Settings, metrics: Metrics | None = None) -> Storage:
     """The configured backend, checked as at start (a missing MinIO bucket is created); raises
-    ConfigError naming the variable. `migrate` opens its target through this too."""
+    ConfigError naming the variable. `migrate` opens its target through this too (no `metrics`)."""
     if settings.storage_backend == "local":
         _writable_dir(settings.local_storage_dir, "LOCAL_STORAGE_DIR")
-    storage = make_storage(settings)
+    storage = make_storage(settings, metrics)
     try:
         await storage.prepare()
     except LiteError as exc:
@@ -112,8 +114,10 @@ async def open_storage(settings: Settings) -> Storage:
 async def build_services(settings: Settings) -> Services:
     """Raises ConfigError, naming the variable, for anything that stops the server from working."""
     _writable_dir(settings.data_dir, "DATA_DIR")
-    storage = await open_storage(settings)
+    metrics = Metrics()
+    storage = await open_storage(settings, metrics)
     index = Index(settings.index_path)
+    metrics.watch(index)
     _private(settings.data_dir)
     admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
     catalog = Catalog(storage, index)
@@ -126,7 +130,7 @@ async def build_services(settings: Settings) -> Services:
         settings.playback_signing_key, settings.data_dir / "playback-signing-key", "PLAYBACK_SIGNING_KEY"
     )
     locks = SessionLocks()
-    finalizer = Finalizer(settings, index, storage, catalog, notifier, locks)
+    finalizer = Finalizer(settings, index, storage, catalog, notifier, locks, metrics)
     return Services(
         settings=settings,
         index=index,
@@ -134,7 +138,7 @@ async def build_services(settings: Settings) -> Services:
         auth=auth,
         catalog=catalog,
         recordings=Recordings(settings, index, storage, catalog, locks),
-        meetings=Meetings(index, catalog, shared=storage.shared),
+        meetings=Meetings(index, catalog),
         finalizer=finalizer,
         notifier=notifier,
         bot_uploads=BotUploads(settings, index, storage, catalog, finalizer),
@@ -143,6 +147,7 @@ async def build_services(settings: Settings) -> Services:
         bot_credentials=BotCredentials(
             auth, settings.meeting_token_secret or admin_token, settings.internal_api_secret
         ),
+        metrics=metrics,
     )
 
 

@@ -16,6 +16,7 @@
   const SKIP_SECONDS = 10;
   const POSITION_PREFIX = 'lite.position.';
   const POSITION_KEEP = 200; // remembered places at most; the oldest are forgotten first
+  const SEARCH_DELAY_MS = 250; // the server is asked once typing pauses this long
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -76,6 +77,9 @@
     uploadQueue: [], // {file, row, xhr}
     recordings: [], // the page of the list on screen
     loads: 0, // list loads in flight (for the loading indicator)
+    listSeq: 0, // the newest list load: answers to older ones (a search typed over) are dropped
+    query: '', // the search the list on screen answers ('' = all recordings)
+    searchTimer: null,
     active: null, // the upload going on
   };
 
@@ -164,7 +168,7 @@
   const STATUS_WORDS = { completed: 'Completed', in_progress: 'In progress', failed: 'Failed' };
 
   function recordingTitle(recording) {
-    if (recording.title) return recording.title; // the API's title field, once the server sends one
+    if (recording.title) return recording.title; // uploads: the file name; bots may send none
     if (recording.meeting_id != null) return `Meeting ${recording.meeting_id}`;
     return recording.session_uid;
   }
@@ -185,14 +189,28 @@
 
   // ---- signing in and out -------------------------------------------------------------------
 
-  // There is no "who am I" endpoint yet, so the page names the key, masked: its last four characters.
+  // Until GET /user answers (or if it cannot), the page names the key, masked: its last four characters.
   function maskedKey(key) {
     return key.length > 8 ? `key …${key.slice(-4)}` : 'an API key';
+  }
+
+  async function showWho(key) {
+    let user;
+    try {
+      user = await api('/user');
+    } catch (err) {
+      return; // the masked key stays
+    }
+    const name = user && (user.email || user.name);
+    if (state.key !== key || !name) return; // signed out (or in as someone else) meanwhile
+    els.who.textContent = `Signed in as ${name}`;
+    els.who.title = user.name && user.email ? `${user.name} <${user.email}>` : '';
   }
 
   async function signIn(key) {
     state.key = key;
     state.offset = 0;
+    state.query = els.search.value.trim();
     const button = els.signInForm.querySelector('button[type=submit]');
     button.disabled = true;
     button.textContent = 'Signing in…';
@@ -216,7 +234,9 @@
     els.app.hidden = false;
     els.signOut.hidden = false;
     els.who.textContent = `Signed in with ${maskedKey(key)}`;
+    els.who.title = '';
     els.who.hidden = false;
+    showWho(key);
   }
 
   function signOut(message) {
@@ -227,6 +247,8 @@
     els.list.replaceChildren();
     state.recordings = [];
     els.search.value = '';
+    state.query = '';
+    clearTimeout(state.searchTimer);
     show(els.listMessage, '');
     show(els.uploadMessage, '');
     showSignIn(message || '');
@@ -243,16 +265,24 @@
 
   // ---- the list -----------------------------------------------------------------------------
 
+  function listPath() {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
+    if (state.query) params.set('q', state.query);
+    return `/recordings?${params}`;
+  }
+
   async function loadList() {
     state.loads += 1;
+    const seq = ++state.listSeq;
     els.listLoading.hidden = false;
     let data;
     try {
-      data = await api(`/recordings?limit=${PAGE_SIZE}&offset=${state.offset}`);
+      data = await api(listPath());
     } finally {
       state.loads -= 1;
       els.listLoading.hidden = state.loads === 0;
     }
+    if (seq !== state.listSeq) return data; // a newer load (another search) answers instead
     if (data.recordings.length === 0 && data.total > 0 && state.offset > 0) {
       // The last item of the last page went away (deleted here or elsewhere): show the page before.
       state.offset = Math.max(0, Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE);
@@ -278,8 +308,14 @@
   function renderList(data) {
     state.total = data.total;
     state.recordings = data.recordings;
-    show(els.listMessage, data.total === 0 ? EMPTY_TEXT : ''); // a loaded list replaces any earlier error
-    renderRows();
+    let message = '';
+    if (data.total === 0) {
+      message = state.query
+        ? `No recordings match “${state.query}”. Search looks for titles, meeting ids and session ids that start with the words typed.`
+        : EMPTY_TEXT;
+    }
+    show(els.listMessage, message); // a loaded list replaces any earlier error
+    els.list.replaceChildren(...state.recordings.map(renderRecording));
     const first = data.recordings.length ? state.offset + 1 : 0;
     const last = state.offset + data.recordings.length;
     els.pageInfo.textContent = data.total ? `${first}–${last} of ${data.total}` : '';
@@ -287,26 +323,19 @@
     els.older.disabled = last >= data.total;
   }
 
-  // The search box filters the page on screen, in the browser. Server-side search (a search
-  // parameter on GET /recordings) is being added to the API; when it lands, this should ask it.
-  function matchesSearch(recording, words) {
-    const haystack = [recordingTitle(recording), recording.session_uid, recording.meeting_id, recording.title]
-      .filter((part) => part != null)
-      .join(' ')
-      .toLowerCase();
-    return words.every((word) => haystack.includes(word));
+  // The search box asks the server (GET /recordings?q=) once typing pauses; an empty box lists all.
+  function searchSoon() {
+    clearTimeout(state.searchTimer);
+    state.searchTimer = setTimeout(searchNow, SEARCH_DELAY_MS);
   }
 
-  function renderRows() {
-    const words = els.search.value.toLowerCase().split(/\s+/).filter(Boolean);
-    const shown = state.recordings.filter((recording) => matchesSearch(recording, words));
-    els.list.replaceChildren(...shown.map(renderRecording));
-    if (words.length && state.recordings.length && shown.length === 0) {
-      const none = document.createElement('li');
-      none.className = 'hint';
-      none.textContent = 'No recording on this page matches. Try other words, or look on the other pages.';
-      els.list.append(none);
-    }
+  function searchNow() {
+    clearTimeout(state.searchTimer);
+    const query = els.search.value.trim();
+    if (query === state.query || !state.key) return;
+    state.query = query;
+    state.offset = 0;
+    reloadList();
   }
 
   function renderRecording(recording) {
@@ -352,6 +381,9 @@
     const del = item.querySelector('.delete');
     del.setAttribute('aria-label', `Delete ${title}`);
     del.addEventListener('click', () => confirmDelete(recording));
+    const rename = item.querySelector('.rename');
+    rename.setAttribute('aria-label', `Rename ${title}`);
+    rename.addEventListener('click', () => startRename(item, recording));
     // A click anywhere else on the row plays its first media (or keeps playing it).
     item.addEventListener('click', (event) => {
       if (event.target.closest('button, a, input, select')) return;
@@ -365,6 +397,97 @@
     });
     if (state.current && state.current.recording.id === recording.id) item.classList.add('playing');
     return item;
+  }
+
+  // ---- renaming ----------------------------------------------------------------------------
+
+  // The title turns into a text box: Enter or leaving it saves (PATCH), Escape puts the title back.
+  function startRename(item, recording) {
+    const heading = item.querySelector('.recording-title');
+    if (item.querySelector('.recording-title-input')) return;
+    const input = document.createElement('input');
+    input.type = 'text';
+    input.className = 'recording-title-input';
+    input.maxLength = 200;
+    input.spellcheck = false;
+    input.autocomplete = 'off';
+    input.value = recording.title || recordingTitle(recording);
+    input.setAttribute('aria-label', `New title for ${recordingTitle(recording)}`);
+    heading.hidden = true;
+    heading.after(input);
+    item.querySelector('.rename').disabled = true;
+    input.focus();
+    input.select();
+
+    let busy = false;
+    let finished = false;
+    const finish = () => {
+      finished = true;
+      input.remove();
+      heading.hidden = false;
+      item.querySelector('.rename').disabled = false;
+    };
+    const save = async (fromBlur) => {
+      if (busy || finished) return;
+      const title = input.value;
+      if (title.trim() === (recording.title || '') && recording.title) {
+        finish(); // unchanged
+        return;
+      }
+      busy = true;
+      input.readOnly = true;
+      let updated;
+      try {
+        updated = await api(`/recordings/${recording.id}`, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ title }),
+        });
+      } catch (err) {
+        busy = false;
+        input.readOnly = false;
+        if (handleAuthError(err)) return;
+        show(els.listMessage, `Could not rename: ${err.message}`, 'error');
+        if (fromBlur || !input.isConnected) {
+          finish(); // the person moved on: leave the old title in place
+        } else {
+          input.setAttribute('aria-invalid', 'true');
+          input.focus();
+        }
+        return;
+      }
+      finish();
+      renamed(recording, updated);
+    };
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        save(false);
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        finish();
+        item.querySelector('.rename').focus();
+      }
+    });
+    input.addEventListener('blur', () => save(true));
+  }
+
+  function renamed(recording, updated) {
+    Object.assign(recording, updated);
+    clearErrors();
+    show(els.listMessage, `Renamed to “${recordingTitle(recording)}”.`, 'ok');
+    const old = els.list.querySelector(`.recording[data-recording-id="${recording.id}"]`);
+    if (old) {
+      const fresh = renderRecording(recording);
+      old.replaceWith(fresh);
+      fresh.querySelector('.rename').focus({ preventScroll: true });
+    }
+    const current = state.current;
+    if (current && current.recording.id === recording.id) {
+      current.title = recordingTitle(recording);
+      els.playerTitle.textContent = current.title;
+      els.playerTitle.title = current.title;
+    }
   }
 
   // ---- remembered places --------------------------------------------------------------------
@@ -886,7 +1009,13 @@
   });
   els.signOut.addEventListener('click', () => signOut(''));
   els.refresh.addEventListener('click', reloadList);
-  els.search.addEventListener('input', renderRows);
+  els.search.addEventListener('input', searchSoon);
+  els.search.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      searchNow();
+    }
+  });
   els.newer.addEventListener('click', () => {
     state.offset = Math.max(0, state.offset - PAGE_SIZE);
     reloadList();

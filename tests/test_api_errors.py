@@ -29,7 +29,6 @@ def assert_nothing_stored(api: httpx.Client, server: LiveServer) -> None:
         (b"", "a.wav", {}, 422, "empty"),
         (WAV, "a.wav", {"session_uid": "../../etc"}, 422, "session_uid"),
         (WAV, "a.wav", {"media_type": "text"}, 422, "media_type"),
-        (WAV, "a.wav", {"media_type": "video"}, 422, "cannot hold video"),
         (WAV, "a.wav", {"meeting_id": "x" * 200}, 422, "meeting_id"),
         (WAV, "noext", {}, 201, ""),
     ],
@@ -40,7 +39,6 @@ def assert_nothing_stored(api: httpx.Client, server: LiveServer) -> None:
         "empty-file",
         "traversal-in-session-uid",
         "unknown-media-type",
-        "wav-as-video",
         "meeting-id-too-long",
         "control-no-extension-sniffed",
     ],
@@ -94,7 +92,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_reading(
 def test_a_form_without_a_file_is_refused(api: httpx.Client) -> None:
     answer = api.post("/recordings", data={"session_uid": "x"}, files={"other": ("a", b"b")})
     assert answer.status_code == 422
-    assert "'file'" in answer.json()["detail"]
+    assert "field `file`" in answer.json()["detail"]
 
 
 def test_a_body_that_is_not_multipart_is_refused(api: httpx.Client) -> None:

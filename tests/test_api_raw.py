@@ -96,7 +96,7 @@ def test_media_responses_carry_safety_headers(api: httpx.Client, raw: str) -> No
     answer = api.get(raw, headers={"Range": "bytes=0-0"})
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["cache-control"].startswith("private")
-    assert answer.headers["content-disposition"] == 'inline; filename="ranges.wav"'
+    assert answer.headers["content-disposition"] == 'inline; filename="long.wav"'  # the title's
 
 
 def test_an_empty_range_request_on_the_whole_file_streams_it_all(api: httpx.Client, raw: str) -> None:

@@ -31,6 +31,19 @@ class ListQuery:
     status: str | None = None
     session_uid: str | None = None
     meeting_id: str | None = None
+    q: str | None = None  # words to search in title, meeting id and session uid (prefixes)
+
+
+def search_terms(q: str) -> str | None:
+    """The user's words as an FTS5 query that cannot be a syntax error: each word a quoted string
+    (quotes doubled) with `*` for a prefix match, all required. Words without a letter or digit
+    match nothing the tokenizer keeps, so they are left out; None when no word is left."""
+    words = [w for w in q.split() if any(c.isalnum() for c in w)][:MAX_SEARCH_WORDS]
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
+
+
+MAX_SEARCH_WORDS = 8
+FEW_MATCHES = 5000  # bench/search_index.py: where reading the matches stops paying
 
 
 class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
@@ -94,7 +107,18 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
 
     def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Row], int]:
         """The page's rows and how many recordings match in all."""
-        where, params = ["user_id = ?"], [user_id]
+        terms = search_terms(query.q) if query.q is not None else None
+        if query.q is not None and terms is None:  # only punctuation: nothing can match
+            return [], 0
+        filtered = query.status is not None or query.session_uid is not None or query.meeting_id is not None
+        match = f"{{title meeting_id session_uid}} : ({terms})"
+        # A search that matches few recordings (of anyone) is read through its matches: `+` keeps
+        # SQLite off the user's index, which would walk all of the user's recordings to find them.
+        # One that matches many is read from the user's newest-first index, where the page's rows
+        # come soon, and counted inside the search index (bench/search_index.py has the figures).
+        few = terms is not None and self._search_count(match, FEW_MATCHES) <= FEW_MATCHES
+        mark = "+" if few else ""
+        where, params = [f"{mark}user_id = ?"], [user_id]
         filters = (
             ("status", query.status),
             ("session_uid", query.session_uid),
@@ -102,14 +126,20 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
         )
         for column, value in filters:
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(f"{mark}{column} = ?")
                 params.append(value)
+        if terms is not None:
+            where.append("id IN (SELECT rowid FROM recordings_fts WHERE recordings_fts MATCH ?)")
+            params.append(match)
         clause = " AND ".join(where)
-        if query.session_uid is None and query.meeting_id is None:
+        if terms is None and query.session_uid is None and query.meeting_id is None:
             total = self._count(user_id, query.status)
-        else:  # these filters select a handful of rows through their own index
+        elif terms is not None and not few and not filtered:
+            total = self._search_count(f'user_id : "{int(user_id)}" AND {match}', None)
+        else:  # these filters select rows through their own index (with a search: its matches)
+            counted = clause if terms is None else "+" + clause.lstrip("+")
             total = int(
-                self.db.execute(f"SELECT COUNT(*) FROM recordings WHERE {clause}", params).fetchone()[0]
+                self.db.execute(f"SELECT COUNT(*) FROM recordings WHERE {counted}", params).fetchone()[0]
             )
         order, offset, limit = "DESC", query.offset, query.limit
         if total // 2 < offset < total:
@@ -121,6 +151,20 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
             (*params, limit, offset),
         )
         return (rows if order == "DESC" else rows[::-1]), total
+
+    def _search_count(self, match: str, most: int | None) -> int:
+        """How many recordings the search matches (the index alone); past `most`, `most + 1`."""
+        params: tuple[object, ...] = (match,)
+        sql = "SELECT COUNT(*) FROM recordings_fts WHERE recordings_fts MATCH ?"
+        if most is not None:
+            sql = (
+                "SELECT COUNT(*) FROM (SELECT rowid FROM recordings_fts WHERE recordings_fts MATCH ? LIMIT ?)"
+            )
+            params = (match, most + 1)
+        return int(self.db.execute(sql, params).fetchone()[0])
+
+    def set_title(self, recording_id: int, title: str | None) -> None:
+        self.db.execute("UPDATE recordings SET title = ? WHERE id = ?", (title, recording_id))
 
     def _count(self, user_id: int, status: str | None) -> int:
         if status is None:

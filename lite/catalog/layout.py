@@ -21,7 +21,7 @@ MANIFEST_VERSION = 1
 RECORDING_FIELDS = ("id", "user_id", "session_uid", "meeting_id", "source", "status", "created_at",
                     "completed_at", "updated_at")  # fmt: skip
 # Added later: manifests written before them lack them (read as None).
-LATER_RECORDING_FIELDS = ("platform", "native_meeting_id", "error_message")
+LATER_RECORDING_FIELDS = ("platform", "native_meeting_id", "error_message", "title")
 MEDIA_FIELDS = ("id", "recording_id", "type", "format", "content_type", "storage_backend", "storage_key",
                 "file_size_bytes", "duration_seconds", "sha256", "created_at", "updated_at", "extra", "state",
                 "final_seq")  # fmt: skip

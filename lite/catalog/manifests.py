@@ -103,6 +103,11 @@ class Catalog:
         except NotFound:
             return None
 
+    async def refresh_user(self, user_id: int) -> None:
+        """The user as storage has it now, when other replicas may have changed it; else nothing."""
+        if self.storage.shared:
+            await self.load_user(user_id)
+
     async def load_user(self, user_id: int) -> Row | None:
         """One user as stored (changed on another replica, perhaps), indexed too; None if absent."""
         data = await self._read_or_none(user_key(user_id))
@@ -210,7 +215,10 @@ class Catalog:
 
     async def sync_user(self, user_id: int) -> None:
         """Make the index agree with storage for one user: recordings other replicas added, changed
-        (in progress ones may have been finalized) or deleted. One listing page per 1,000 recordings."""
+        (in progress ones may have been finalized) or deleted. One listing page per 1,000 recordings.
+        Nothing to do on a private volume: this index is the only writer's."""
+        if not self.storage.shared:
+            return
         stored: set[int] = set()
         async for name in self.storage.list_dirs(f"recordings/{user_id}/"):
             if name.isdigit():

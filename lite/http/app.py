@@ -19,9 +19,11 @@ from lite.http.routes.bot import upload_chunk
 from lite.http.routes.docs_assets import docs_assets_router, docs_render_plugins
 from lite.http.routes.health import healthz, readyz
 from lite.http.routes.meetings import MeetingsController
+from lite.http.routes.metrics import metrics
 from lite.http.routes.player import player_router
 from lite.http.routes.raw_fast import WithFastRaw
 from lite.http.routes.recordings import RecordingsController
+from lite.http.routes.user import who_am_i
 from lite.http.routes.user_webhook import UserWebhookController
 from lite.services import Services
 
@@ -65,7 +67,7 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
     return Response({"detail": "internal server error"}, status_code=500)
 
 
-UNGATED = ("/healthz", "/readyz", "/docs", "/static")
+UNGATED = ("/healthz", "/readyz", "/metrics", "/docs", "/static")  # /metrics: watch a rebuild too
 
 
 def _wait_for_rebuild(services: Services) -> Callable[[Request], Awaitable[None]]:
@@ -109,8 +111,10 @@ def create_app(services: Services) -> WithFastRaw:
         route_handlers=[
             healthz,
             readyz,
+            metrics,
             AdminController,
             UserWebhookController,
+            who_am_i,
             RecordingsController,
             MeetingsController,
             upload_chunk,

@@ -30,7 +30,9 @@ class FilePart:
 def boundary_of(content_type: str | None) -> str:
     kind, options = parse_options_header(content_type or "")
     if kind != "multipart/form-data" or not options.get("boundary"):
-        raise UnsupportedMedia("send the upload as multipart/form-data with a 'file' part")
+        raise UnsupportedMedia(
+            "send the upload as multipart/form-data with the file in the field `file` (curl: -F file=@x.webm)"
+        )
     return options["boundary"]
 
 
@@ -62,7 +64,23 @@ async def _file_chunks(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
     raise BadInput("the multipart body ended in the middle of the file")
 
 
-async def _field_value(name: str, events: AsyncIterator[Event]) -> str:
+def wrong_field_hint(name: str) -> str:
+    return (
+        f"put the file in the field `{FILE_FIELD}` (it came in the field {name[:40]!r}; "
+        "curl: -F file=@recording.webm)"
+    )
+
+
+def missing_file_hint(fields: dict[str, str]) -> str:
+    """Why a form without a file part is refused, naming what came instead."""
+    sent = ", ".join(repr(name[:40]) for name in list(fields)[:8]) or "none"
+    return f"the form has no file: put the file in the field `{FILE_FIELD}` (fields sent: {sent})"
+
+
+async def _field_value(name: str, events: AsyncIterator[Event], is_file: bool) -> str:
+    """A form field's text. A part that carries a file name under another name than `file` is most
+    likely the upload in the wrong field: when it is too large or not text, the answer says so
+    (instead of "too large" or "not UTF-8", which hide the mistake)."""
     data = bytearray()
     async for event in events:
         if event is None:
@@ -70,11 +88,14 @@ async def _field_value(name: str, events: AsyncIterator[Event]) -> str:
         assert isinstance(event, bytes)
         data += event
         if len(data) > MAX_FIELD_BYTES:
+            if is_file:
+                raise BadInput(wrong_field_hint(name))
             raise TooLarge(f"form field {name!r} is larger than {MAX_FIELD_BYTES} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInput(f"form field {name!r} is not valid UTF-8") from None
+        detail = wrong_field_hint(name) if is_file else f"form field {name!r} is not valid UTF-8"
+        raise BadInput(detail) from None
 
 
 async def iter_form(
@@ -92,4 +113,4 @@ async def iter_form(
             async for _ in part.chunks:  # a consumer that stopped early: skip the rest of the part
                 pass
         else:
-            yield name, await _field_value(name, events)
+            yield name, await _field_value(name, events, is_file=event.filename is not None)

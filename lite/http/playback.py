@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lite.http.ranges import UNSATISFIABLE, ByteRange, if_range_allows, parse_range, unsatisfied_content_range
+from lite.recordings.titles import content_disposition
 
 MEDIA_HEADERS = {
     "Accept-Ranges": "bytes",
@@ -57,7 +58,7 @@ async def serve(source: MediaSource, request_headers: Mapping[str, str], head_on
     headers = {
         **MEDIA_HEADERS,
         "Content-Type": source.content_type,
-        "Content-Disposition": f'inline; filename="{source.filename}"',
+        "Content-Disposition": content_disposition("inline", source.filename),  # RFC 6266
         "Last-Modified": source.last_modified,
     }
     if source.etag:

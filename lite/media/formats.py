@@ -29,6 +29,8 @@ _CONTAINER = {
 }
 _NAMES = {"wav": "WAV", "webm": "WebM", "ogg": "Ogg", "mp3": "MP3", "mp4": "MP4"}
 SNIFF_BYTES = 12
+# Said in every refusal of a file, so the sender knows what to send instead.
+SUPPORTED = "supported formats: wav, webm, ogg, opus, mp3, m4a, mp4 (WAV, WebM, Ogg, MP3, MP4/M4A)"
 
 
 def content_type(fmt: str, media_type: str) -> str:
@@ -64,7 +66,10 @@ def check_content(fmt: str, head: bytes) -> None:
     expected = _CONTAINER[fmt]
     if found is None:
         raise UnsupportedMedia(
-            f"the file is not a recognised audio or video file (expected {_NAMES[expected]})"
+            f"the file is not a recognised audio or video file (expected {_NAMES[expected]}); {SUPPORTED}"
         )
     if found != expected:
-        raise UnsupportedMedia(f"the file content is {_NAMES[found]} but the format says {fmt}")
+        raise UnsupportedMedia(
+            f"the file content is {_NAMES[found]} but the format says {fmt}: "
+            "send the right 'format' (or none: the file's bytes decide)"
+        )

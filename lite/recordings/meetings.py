@@ -65,17 +65,15 @@ def meeting_out(user_id: int, meeting: Row) -> dict[str, Any]:
 
 
 class Meetings:
-    def __init__(self, index: Index, catalog: Catalog, shared: bool) -> None:
+    def __init__(self, index: Index, catalog: Catalog) -> None:
         self.index = index
         self.catalog = catalog
-        self.shared = shared
 
     async def list(self, user_id: int, query: MeetingQuery) -> dict[str, Any]:
         check_status(query.status)
         if query.platform is not None:
             check_platform(query.platform)
-        if self.shared:
-            await self.catalog.sync_user(user_id)
+        await self.catalog.sync_user(user_id)  # recordings other replicas wrote
         # One more than asked says whether another page follows (Vexa's dashboard reads has_more).
         found = self.index.meetings(user_id, dataclasses.replace(query, limit=query.limit + 1))
         return {
@@ -84,8 +82,7 @@ class Meetings:
         }
 
     async def one(self, user_id: int, meeting_id: str) -> dict[str, Any]:
-        if self.shared:
-            await self.catalog.sync_user(user_id)
+        await self.catalog.sync_user(user_id)  # recordings other replicas wrote
         found = self.index.meetings(user_id, MeetingQuery(meeting_id=meeting_id, limit=1))
         if not found:
             raise NotFound("Meeting not found")
@@ -99,8 +96,7 @@ class Meetings:
         check_platform(platform)
         if not NATIVE_MEETING_ID.fullmatch(native_meeting_id):
             raise NotFound(f"Meeting not found for platform {platform} and ID {native_meeting_id[:256]}")
-        if self.shared:
-            await self.catalog.sync_user(user_id)
+        await self.catalog.sync_user(user_id)  # recordings other replicas wrote
         query = MeetingQuery(
             platform=platform, native_meeting_id=native_meeting_id, meeting_id=meeting_id, limit=1
         )

@@ -8,31 +8,31 @@ fails to delete is tried again in the background until it is clean.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 from anyio import to_thread
 
 from lite.catalog.index import Index, ListQuery, Row
-from lite.catalog.keys import media_key, media_name
+from lite.catalog.keys import media_key
+from lite.catalog.layout import manifest_key, parse_manifest
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, LiteError, NotFound, TooLarge
-from lite.http.multipart import FilePart
+from lite.http.multipart import FilePart, missing_file_hint
 from lite.http.playback import MediaSource
 from lite.ids import new_id
 from lite.media import formats as media
-from lite.media.probe import probe_duration, probe_sample_rate
 from lite.recordings.shapes import is_master, meeting_of, raw_path, recording_out
 from lite.recordings.sources import chunks_source, master_source
+from lite.recordings.titles import ascii_name, check_title, download_name, title_from_filename
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
+from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
 from lite.sessions.locks import SessionLocks
 from lite.storage import Storage, Stored
 
-T = TypeVar("T")
 log = logging.getLogger("lite.recordings")
 STATUSES = ("in_progress", "completed", "failed")
 # Multipart framing around the file is small; a declared body beyond this slack is refused unread.
@@ -60,7 +60,7 @@ class Recordings:
         plan: UploadPlan | None = None
         stored: Stored | None = None
         recording_id = new_id()
-        key = ""
+        key, filename = "", None
         try:
             async for name, value in form:
                 if isinstance(value, FilePart):
@@ -69,8 +69,12 @@ class Recordings:
                     head, chunks = await peek(value.chunks, media.SNIFF_BYTES)
                     if not head:
                         raise BadInput("the file is empty")
-                    plan = UploadPlan.from_fields(fields, value.filename, head)
+                    filename = value.filename
+                    plan = UploadPlan.from_fields(fields, filename, head)
                     media.check_content(plan.format, head)
+                    # Named after the client's media_type (default audio) and kept under that name
+                    # even when the streams say otherwise: the name only keeps a recording's audio
+                    # and video apart, and an upload has one media file (the row records the key).
                     key = media_key(user_id, recording_id, plan.session_uid, plan.media_type, plan.format)
                     stored = await self.storage.put_stream(key, chunks, limit=self.settings.max_upload_bytes)
                 elif plan is not None and plan.conflicts_with(name, value):
@@ -78,12 +82,15 @@ class Recordings:
                 else:
                     fields[name] = value
             if plan is None or stored is None:
-                raise BadInput("the form has no 'file' part")
-            meeting = meeting_of(fields)
-            probed = await to_thread.run_sync(self._probe, key)
+                raise BadInput(missing_file_hint(fields))
+            title = check_title(fields["title"]) if fields.get("title", "").strip() else None
+            more = {**meeting_of(fields), "title": title or title_from_filename(filename)}
+            probed = await to_thread.run_sync(probe_stored, self.storage, key)
             duration = duration_field(fields)
-            facts = (probed[0] if duration is None else duration, probed[1])
-            recording, media_row = self._rows(user_id, recording_id, key, plan, meeting, stored, facts)
+            facts = (probed.duration if duration is None else duration, probed.sample_rate,
+                     *final_kind(plan, probed.media_type))  # fmt: skip
+            ids = (user_id, recording_id)
+            recording, media_row = upload_rows(self.storage, ids, key, plan, more, stored, facts)
             await self.catalog.save_manifest(recording, [media_row])
             self.index.insert_recording(recording, [media_row])
             return recording_out(recording, [media_row])
@@ -92,59 +99,6 @@ class Recordings:
                 await self.catalog.delete_manifest(user_id, recording_id)
                 await self.storage.delete(key)
             raise
-
-    def _probe(self, key: str) -> tuple[float | None, int | None]:
-        """(duration, sample rate) the stored file states; each probe reads the headers afresh."""
-        return self._probed(key, probe_duration), self._probed(key, probe_sample_rate)
-
-    def _probed(self, key: str, probe: Callable[[BinaryIO], T]) -> T:
-        reader = self.storage.open_seekable(key)
-        try:
-            return probe(reader)
-        finally:
-            reader.close()
-
-    def _rows(
-        self,
-        user_id: int,
-        recording_id: int,
-        key: str,
-        plan: UploadPlan,
-        meeting: dict[str, str | None],
-        stored: Stored,
-        facts: tuple[float | None, int | None],
-    ) -> tuple[Row, Row]:
-        duration, sample_rate = facts
-        now = now_iso()
-        recording = {
-            "id": recording_id,
-            "user_id": user_id,
-            "session_uid": plan.session_uid,
-            **meeting,
-            "source": "upload",
-            "status": "completed",
-            "created_at": now,
-            "completed_at": now,
-            "updated_at": now,
-        }
-        media_row = {
-            "id": new_id(),
-            "recording_id": recording_id,
-            "type": plan.media_type,
-            "format": plan.format,
-            "content_type": media.content_type(plan.format, plan.media_type),
-            "storage_backend": self.storage.backend,
-            "storage_key": key,
-            "file_size_bytes": stored.size,
-            "duration_seconds": duration,
-            "sha256": stored.sha256,
-            "created_at": now,
-            "updated_at": now,
-            "extra": json.dumps({"sample_rate": sample_rate}) if sample_rate else None,
-            "state": "complete",
-            "final_seq": None,
-        }
-        return recording, media_row
 
     async def list(self, user_id: int, query: ListQuery) -> dict[str, Any]:
         if query.status is not None and query.status not in STATUSES:
@@ -170,17 +124,28 @@ class Recordings:
             row is None or row["status"] == "in_progress"
         ):  # new, or maybe finalized elsewhere
             row = await self.catalog.load_recording(user_id, recording_id)
-        elif (
-            self.shared
-            and confirm
-            and row is not None
-            and not await self.catalog.manifest_exists(user_id, recording_id)
-        ):
-            self.index.delete_recording(recording_id)
-            row = None
+        elif self.shared and confirm and row is not None:
+            row = await self._as_stored(row)
         if row is None:  # another user's recording looks exactly like a missing one
             raise NotFound("recording not found")
         return row
+
+    async def _as_stored(self, row: Row) -> Row | None:
+        """A completed recording as its manifest has it now: gone when another replica deleted it,
+        retitled when another renamed it (the one change a completed recording can get). One read
+        of a small object, where a stat of it was needed anyway."""
+        try:
+            data = await self.storage.read_bytes(manifest_key(row["user_id"], row["id"]))
+        except NotFound:
+            self.index.delete_recording(row["id"])
+            return None
+        try:
+            title = parse_manifest(data)[0].get("title")
+        except (ValueError, KeyError, TypeError):  # unreadable: kept as indexed (verify reports it)
+            return row
+        if title != row.get("title"):
+            self.index.set_title(row["id"], title)
+        return {**row, "title": title}
 
     async def get(self, user_id: int, recording_id: int) -> dict[str, Any]:
         row = await self._recording(user_id, recording_id)
@@ -226,9 +191,21 @@ class Recordings:
         return row
 
     def filename(self, media_row: Row) -> str:
-        recording = self.index.get_recording_by_id(media_row["recording_id"])
-        session_uid = recording["session_uid"] if recording else "recording"
-        return media_name(session_uid, media_row["type"], media_row["format"])
+        """`<title>.<ext>` for a titled recording, else the stored object's name."""
+        recording = self.index.get_recording_by_id(media_row["recording_id"]) or {}
+        title, session_uid = recording.get("title"), recording.get("session_uid") or "recording"
+        return download_name(title, session_uid, media_row["type"], media_row["format"])
+
+    async def rename(self, user_id: int, recording_id: int, title: object) -> dict[str, Any]:
+        """A new title, kept in the manifest (so a rebuild and other replicas have it) and the index."""
+        row = await self._recording(user_id, recording_id)  # 404 first: another user's says nothing
+        new_title = check_title(title)
+        async with self.locks(user_id, row["session_uid"]):  # a finalize writes the manifest too
+            row = await self._recording(user_id, recording_id)
+            media_rows = self.index.media_for([recording_id])
+            await self.catalog.save_manifest({**row, "title": new_title}, media_rows)
+            self.index.set_title(recording_id, new_title)
+        return recording_out({**row, "title": new_title}, media_rows)
 
     async def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
         # No confirming round trip here: a deleted object answers 404 from storage by itself.
@@ -280,7 +257,9 @@ class Recordings:
         url = (
             None
             if receiving
-            else self.storage.presign(media_row["storage_key"], filename, media_row["content_type"], expires)
+            else self.storage.presign(
+                media_row["storage_key"], ascii_name(filename), media_row["content_type"], expires
+            )
         )
         return {
             "url": url or raw,

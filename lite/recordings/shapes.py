@@ -103,6 +103,7 @@ def recording_out(row: Row, media_rows: list[Row]) -> dict[str, Any]:
         "id": row["id"],
         "user_id": row["user_id"],
         "session_uid": row["session_uid"],
+        "title": row.get("title"),  # Lite's: the file's name, a bot's, or a rename; null when none
         "meeting_id": meeting_id_out(row["meeting_id"]),
         "platform": row.get("platform"),
         "native_meeting_id": row.get("native_meeting_id"),

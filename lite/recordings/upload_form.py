@@ -1,5 +1,8 @@
 """What a whole-file upload's form says before its file: the fields that decide where it is stored,
-and the format, from the field, else the file name, else the file's first bytes."""
+and the format, from the field, else the file name, else the file's first bytes.
+
+`media_type` here is only the client's guess, used to name the stored object: the file's streams
+decide the recorded type once it is stored (lite.recordings.uploaded.final_kind)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from lite.catalog.keys import check_session_uid
-from lite.errors import BadInput
+from lite.errors import BadInput, UnsupportedMedia
 from lite.ids import new_id
 from lite.media import formats as media
 
@@ -21,6 +24,7 @@ class UploadPlan:
     session_uid: str
     media_type: str
     format: str
+    sniffed: bool = False  # the format came from the file's bytes (no field, no known extension)
 
     @classmethod
     def from_fields(cls, fields: dict[str, str], filename: str | None, head: bytes) -> UploadPlan:
@@ -28,14 +32,16 @@ class UploadPlan:
         if media_type not in media.MEDIA_TYPES:
             raise BadInput(f"media_type must be one of {', '.join(media.MEDIA_TYPES)}")
         fmt = _resolve_format(fields.get("format"), filename, head, media_type)
-        if media_type == "video" and fmt in AUDIO_ONLY:
-            raise BadInput(f"format {fmt} cannot hold video")
+        if fmt in AUDIO_ONLY:  # the file decides the type; these formats hold no video
+            media_type = "audio"
         session_uid = fields.get("session_uid") or new_session_uid()
-        return cls(session_uid=check_session_uid(session_uid), media_type=media_type, format=fmt)
+        sniffed = not fields.get("format") and media.format_from_filename(filename) is None
+        return cls(check_session_uid(session_uid), media_type, fmt, sniffed)
 
     def conflicts_with(self, name: str, value: str) -> bool:
-        """A key-deciding field sent after the file, saying something else than was used."""
-        used = {"session_uid": self.session_uid, "media_type": self.media_type, "format": self.format}
+        """A key-deciding field sent after the file, saying something else than was used.
+        (`media_type` decides nothing any more: the file's streams do.)"""
+        used = {"session_uid": self.session_uid, "format": self.format}
         return name in used and value.strip().lower() != used[name].lower()
 
 
@@ -47,7 +53,7 @@ def _resolve_format(declared: str | None, filename: str | None, head: bytes, med
     if declared:
         fmt = declared.strip().lower().lstrip(".")
         if fmt not in media.FORMATS:
-            raise BadInput(f"unknown format {declared!r}; use one of {', '.join(media.FORMATS)}")
+            raise BadInput(f"unknown format {declared[:20]!r}; use one of {', '.join(media.FORMATS)}")
         return fmt
     fmt = media.format_from_filename(filename)
     if fmt:
@@ -57,7 +63,13 @@ def _resolve_format(declared: str | None, filename: str | None, head: bytes, med
         return "mp4" if media_type == "video" else "m4a"
     if container:
         return container
-    raise BadInput("could not tell the format: send a 'format' field or a file name with an extension")
+    ext = filename.rsplit(".", 1)[1][:16] if filename and "." in filename else ""
+    ext = "".join(c for c in ext if c.isprintable())
+    if ext:
+        raise UnsupportedMedia(f".{ext} files are not supported; {media.SUPPORTED}")
+    raise UnsupportedMedia(
+        f"could not tell the format (no known file extension, unknown bytes); {media.SUPPORTED}"
+    )
 
 
 async def peek(chunks: AsyncIterator[bytes], want: int) -> tuple[bytes, AsyncIterator[bytes]]:

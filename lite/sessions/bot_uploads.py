@@ -160,6 +160,7 @@ class BotUploads:
                     row["final_seq"] = meta.chunk_seq
             await self.catalog.save_manifest(recording, media_rows)
         self.index.record_chunk(new_recording, new_media, chunk, now)
+        self.finalizer.metrics.chunk_received(stored.size)  # stored and indexed: acknowledged
         if self.shared and not new_recording:  # chunks other replicas received count towards "ready"
             await self.catalog.load_recording(user_id, recording["id"])
 
@@ -231,6 +232,7 @@ class BotUploads:
             "platform": meeting.platform if meeting else None,
             "native_meeting_id": meeting.native_meeting_id if meeting else None,
             "error_message": None,
+            "title": meta.title,  # the first chunk's; later chunks do not rename
             "source": "bot",
             "status": "in_progress",
             "created_at": now,

@@ -9,7 +9,10 @@ meeting-api applies them:
 - `media_type` defaults to audio, `format` to wav;
 - `chunk_seq` defaults to 0 and `is_final` to true: a one-shot upload (the video file at the end of
   a meeting, a whole audio file) is chunk 0 and final;
-- booleans are 1/true/yes/on or 0/false/no/off, in any case.
+- booleans are 1/true/yes/on or 0/false/no/off, in any case;
+- `title` (Lite's, optional): the recording's title, taken from the session's first chunk (later
+  chunks' titles are ignored; rename with PATCH /recordings/{id}); control characters are removed
+  and it is cut to 200 characters rather than refused, so a chunk is never lost over its title.
 
 Where Lite is stricter than v0.10.7, it is to lose nothing: v0.10.7 ignores an unparsable
 `chunk_seq` in metadata (the chunk then counts as chunk 0 and would replace it); here such a value
@@ -27,9 +30,10 @@ from lite.catalog.keys import check_session_uid
 from lite.errors import BadInput
 from lite.media import formats as media
 from lite.recordings.shapes import check_meeting_id
+from lite.recordings.titles import clean_title
 
 FIELDS = ("session_uid", "media_type", "format", "media_format", "chunk_seq", "is_final",
-          "duration_seconds", "sample_rate", "meeting_id", "user_id")  # fmt: skip
+          "duration_seconds", "sample_rate", "meeting_id", "user_id", "title")  # fmt: skip
 TRUE, FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off", ""})
 
 
@@ -88,6 +92,7 @@ class ChunkMeta:
     is_final: bool
     meeting_id: str | None
     user_id: int | None  # named by the upload itself: only with INTERNAL_API_SECRET
+    title: str | None = None  # the recording's, if this chunk starts it
 
     @classmethod
     def parse(cls, fields: dict[str, str], max_chunks: int) -> ChunkMeta:
@@ -114,6 +119,7 @@ class ChunkMeta:
             is_final=parse_bool(values.get("is_final", True), "is_final"),
             meeting_id=check_meeting_id(None if meeting_id is None else str(meeting_id)),
             user_id=cls._user_id(values.get("user_id")),
+            title=clean_title(values.get("title")),
         )
 
     @staticmethod

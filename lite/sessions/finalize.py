@@ -27,6 +27,7 @@ from lite.config import Settings
 from lite.errors import Conflict, LiteError, NotFound
 from lite.media.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
 from lite.media.probe import probe_sample_rate
+from lite.ops.metrics import Metrics
 from lite.sessions.locks import SessionLocks
 from lite.sessions.webhooks import Notifier
 from lite.storage import Storage
@@ -83,6 +84,7 @@ class Finalizer:
         catalog: Catalog,
         notifier: Notifier,
         locks: SessionLocks,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
@@ -92,6 +94,7 @@ class Finalizer:
         self.locks = locks
         self.shared = storage.shared
         self.workdir = settings.data_dir / "tmp"
+        self.metrics = metrics or Metrics.of(index)  # bot_uploads counts its chunks here too
 
     def prepare(self) -> None:
         """At start: a clean scratch directory (a crash may have left half-assembled files)."""
@@ -104,6 +107,11 @@ class Finalizer:
         Order: masters are stored, then the manifest says so, then the index, then chunks go.
         Returns the recording's status afterwards.
         """
+        with self.metrics.finalizing() as measured:  # in the queue gauge meanwhile, then timed
+            measured["result"] = await self._finalize(recording, force)
+            return measured["result"]
+
+    async def _finalize(self, recording: Row, force: bool) -> str:
         media_rows = self.index.media_for([recording["id"]])
         status, error = "in_progress", None
         for position, media_row in enumerate(media_rows):
@@ -125,9 +133,8 @@ class Finalizer:
         updated = {**recording, "status": status, "updated_at": now, "error_message": error}
         updated["completed_at"] = now if status == "completed" else None
         await self.catalog.save_manifest(updated, media_rows)
-        if status == "completed" and self.storage.shared:
-            # The owner's webhook settings as storage has them now (changed on another replica?).
-            await self.catalog.load_user(recording["user_id"])
+        if status == "completed":  # the owner's webhook settings, changed on another replica?
+            await self.catalog.refresh_user(recording["user_id"])
         for media_row in media_rows:
             self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
         self.index.set_status(recording["id"], status, now, error)
@@ -209,21 +216,35 @@ class Finalizer:
         """Finalize sessions that have received nothing for RECORDING_IDLE_FINALIZE_SECONDS."""
         cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.idle_finalize_seconds)
         done = 0
-        for recording in self.index.idle_recordings(cutoff.isoformat(timespec="microseconds")):
-            async with self.locks(recording["user_id"], recording["session_uid"]):
-                if self.shared and await self._recently_active_elsewhere(recording, cutoff):
-                    continue
-                current = self.index.get_recording_by_id(recording["id"])
-                if current is None or current["status"] != "in_progress":
-                    continue
-                try:
-                    await self.finalize(current, force=True)
-                    done += 1
-                except LiteError as exc:  # storage down: the next round tries again
-                    log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
-                except Exception:  # one recording's fault must not stop the others' finalizing
-                    log.exception("idle recording %s could not be finalized", recording["id"])
+        idle = self.index.idle_recordings(cutoff.isoformat(timespec="microseconds"))
+        # The round's sessions are the finalize queue until each one's turn (then `finalize` counts it).
+        waiting = len(idle)
+        self.metrics.finalize_queue.inc(waiting)
+        try:
+            for recording in idle:
+                waiting -= 1
+                self.metrics.finalize_queue.dec()
+                done += await self._finalize_idle_one(recording, cutoff)
+        finally:
+            self.metrics.finalize_queue.dec(waiting)  # cancelled at shutdown mid-round
         return done
+
+    async def _finalize_idle_one(self, recording: Row, cutoff: datetime) -> int:
+        """1 when it was finalized, else 0 (still active, finished meanwhile, or storage failed)."""
+        async with self.locks(recording["user_id"], recording["session_uid"]):
+            if self.shared and await self._recently_active_elsewhere(recording, cutoff):
+                return 0
+            current = self.index.get_recording_by_id(recording["id"])
+            if current is None or current["status"] != "in_progress":
+                return 0
+            try:
+                await self.finalize(current, force=True)
+                return 1
+            except LiteError as exc:  # storage down: the next round tries again
+                log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
+            except Exception:  # one recording's fault must not stop the others' finalizing
+                log.exception("idle recording %s could not be finalized", recording["id"])
+        return 0
 
     async def _recently_active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
         """With several replicas, chunks may be arriving at another one: the storage says when the

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
 from lite.accounts.scopes import need_for
+from lite.errors import Unauthorized
 from lite.services import Services
 
 # Path ids, declared the same way in handlers and dependencies (OpenAPI requires them to agree).
@@ -28,10 +29,22 @@ def api_key(headers: Mapping[str, str]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def check_key_sent(headers: Mapping[str, str]) -> None:
+    """`Authorization: <key>` without a scheme (or with another one) is the usual mistake: its 401
+    says how to send the key instead of only that one is missing."""
+    authorization = headers.get("authorization", "").strip()
+    if authorization and api_key(headers) is None:
+        raise Unauthorized(
+            "the Authorization header has no Bearer key: send `Authorization: Bearer <key>` "
+            "or `X-API-Key: <key>`"
+        )
+
+
 async def current_user(request: Request, state: State) -> int:
     """The key's owner, if the key's scopes allow this request: uploading for a POST to an upload
     path, reading for anything else (lite.accounts.scopes)."""
     need = need_for(request.method, request.url.path)
+    check_key_sent(request.headers)
     return await services(state).auth.user_for_key(api_key(request.headers), need)
 
 
@@ -42,6 +55,7 @@ async def reader_of(
     which is what <audio>/<video> elements use since they cannot send headers."""
     if token and not api_key(headers):
         return await svc.tokens.user_for(token, recording_id, media_id)
+    check_key_sent(headers)
     return await svc.auth.user_for_key(api_key(headers))
 
 

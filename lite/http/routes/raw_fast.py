@@ -26,6 +26,7 @@ from litestar.types import Receive, Scope, Send
 
 from lite.errors import LiteError
 from lite.http import playback
+from lite.http.metrics import RAW_ROUTE, HttpMetrics
 from lite.http.playback import Reply
 from lite.http.routes.deps import reader_of
 from lite.services import Services
@@ -112,13 +113,20 @@ class WithFastRaw:
     def __init__(self, inner: Litestar, services: Services) -> None:
         self.inner = inner
         self.services = services
+        self.http = HttpMetrics(services.metrics)  # the requests of both paths, counted in one place
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or self.services.rebuild.running:
+        if scope["type"] != "http":
+            return await self.inner(scope, receive, send)
+        await self.http.measure(self._route, scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD") or self.services.rebuild.running:
             return await self.inner(scope, receive, send)
         ids = _ids(scope["path"])
         handled, token = _token(scope["query_string"]) if ids else (False, None)
         if ids is None or not handled:
             return await self.inner(scope, receive, send)
+        scope["path_template"] = RAW_ROUTE  # the route's label, as Litestar's router would set it
         reply = await _reply(self.services, scope, ids, token)
         await _send(reply, scope["method"] == "HEAD", receive, send)

@@ -4,18 +4,45 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, route
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post, route
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
 from lite.catalog.index import ListQuery
+from lite.errors import BadInput
 from lite.http import playback
 from lite.http.multipart import iter_form
 from lite.http.routes.deps import current_user, media_reader, playback_token, services
 
 RecordingId = Parameter(ge=1, le=2**63 - 1)
+MAX_LIMIT, MAX_OFFSET, MAX_Q = 200, 2**62, 200
+MAX_TITLE_BODY = 16 * 1024
+LIMIT_SCHEMA = {"minimum": 1, "maximum": MAX_LIMIT}  # the bounds, shown in the OpenAPI document
+SEARCH = "words that title, meeting id or session uid start with (all of them)"
+
+
+def _in_range(name: str, value: int, low: int, high: int) -> int:
+    # Checked here, not by Parameter(ge=, le=): Litestar's own answer is a 400 whose detail names
+    # neither the parameter nor its range.
+    if not low <= value <= high:
+        raise BadInput(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+async def _title_of(request: Request) -> object:
+    """The body's `title` (checked by the service after the recording is found, so another user's
+    recording answers 404 whatever the body); anything but a JSON object with one: None."""
+    body = await request.body()
+    if len(body) > MAX_TITLE_BODY:
+        raise BadInput("the body is too large for a title")
+    try:
+        doc = msgspec.json.decode(body or b"null")
+    except msgspec.DecodeError:
+        return None
+    return doc.get("title") if isinstance(doc, dict) else None
 
 
 class RecordingsController(Controller):
@@ -36,19 +63,30 @@ class RecordingsController(Controller):
         form = iter_form(request.stream(), request.headers.get("content-type"))
         return await svc.upload(user_id, form)
 
-    @get("/", summary="List recordings, newest first")
+    @get("/", summary="List recordings, newest first; q searches title, meeting id and session uid")
     async def list_recordings(
         self,
         state: State,
         user_id: NamedDependency[int],
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=2**62),
+        limit: int = Parameter(default=50, description=f"1-{MAX_LIMIT}", schema_extra=LIMIT_SCHEMA),
+        offset: int = Parameter(default=0, description="0 or more", schema_extra={"minimum": 0}),
         status: FromQuery[str | None] = None,
         session_uid: FromQuery[str | None] = None,
         meeting_id: FromQuery[str | None] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(description=SEARCH),
+        ] = None,
     ) -> dict[str, Any]:
+        if q is not None and len(q) > MAX_Q:
+            raise BadInput(f"q must be at most {MAX_Q} characters (got {len(q)})")
         query = ListQuery(
-            limit=limit, offset=offset, status=status, session_uid=session_uid, meeting_id=meeting_id
+            limit=_in_range("limit", limit, 1, MAX_LIMIT),
+            offset=_in_range("offset", offset, 0, MAX_OFFSET),
+            status=status,
+            session_uid=session_uid,
+            meeting_id=meeting_id,
+            q=q if q and q.strip() else None,
         )
         return await services(state).recordings.list(user_id, query)
 
@@ -57,6 +95,13 @@ class RecordingsController(Controller):
         self, state: State, user_id: NamedDependency[int], recording_id: int = RecordingId
     ) -> dict[str, Any]:
         return await services(state).recordings.get(user_id, recording_id)
+
+    @patch("/{recording_id:int}", summary='Rename a recording: {"title": "..."} (1-200 characters)')
+    async def rename(
+        self, request: Request, state: State, user_id: NamedDependency[int], recording_id: int = RecordingId
+    ) -> dict[str, Any]:
+        title = await _title_of(request)  # read after the key was checked (the dependency)
+        return await services(state).recordings.rename(user_id, recording_id, title)
 
     @delete("/{recording_id:int}", status_code=200, summary="Delete a recording and its media")
     async def delete_recording(
