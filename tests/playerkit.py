@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 SPEECHY_SECONDS = 24.0
@@ -159,3 +161,16 @@ def upload(api: httpx.Client, data: bytes, name: str, **fields: str) -> dict[str
     answer = api.post("/recordings", files={"file": (name, data)}, data=fields)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
+
+
+@contextmanager
+def signed_in_page(browser: Any, server: LiveServer, key: str, **context_options: Any) -> Iterator[Page]:
+    """A page in a browser context of its own (a viewport, a colour scheme…), signed in, its list shown."""
+    context = browser.new_context(device_scale_factor=1, **context_options)
+    try:
+        page = Page(context.new_page(), server.url)
+        page.sign_in(key)
+        page.pw.wait_for_selector("#recording-list .recording")
+        yield page
+    finally:
+        context.close()

@@ -135,6 +135,17 @@ def complete_recording(server: ServerProcess, key: str) -> int:
     return int(ack["recording_id"])
 
 
+def completed_with_system_hook(
+    base_env: dict[str, str], tmp_path: Path, servers: list[ServerProcess], receiver: Receiver, **more: str
+) -> tuple[dict[str, str], ServerProcess]:
+    """A server whose WEBHOOK_URL is `receiver`, and one recording completed on it: (its env, it)."""
+    env = base_env | {"WEBHOOK_URL": receiver.url, **more}
+    server = start(servers, env, tmp_path)
+    _, key = new_user(server)
+    complete_recording(server, key)
+    return env, server
+
+
 def outbox(env: dict[str, str]) -> list[tuple[str, int]]:
     with sqlite3.connect(Path(env["DATA_DIR"]) / "lite.db", timeout=10) as db:
         return db.execute("SELECT event_id, attempts FROM webhook_outbox").fetchall()
@@ -180,10 +191,7 @@ def test_a_receiver_down_then_failing_still_gets_the_event_with_one_event_id(
 ) -> None:
     receiver = Receiver(answers=(503, 503, 429))  # not listening at first: connection refused
     receivers.append(receiver)
-    env = base_env | {"WEBHOOK_URL": receiver.url}
-    server = start(servers, env, tmp_path)
-    _, key = new_user(server)
-    complete_recording(server, key)
+    env, _server = completed_with_system_hook(base_env, tmp_path, servers, receiver)
     assert wait_until(lambda: any(attempts >= 2 for _, attempts in outbox(env)))
     receiver.start()
     assert wait_until(lambda: len(receiver.delivered()) == 1)
@@ -207,10 +215,7 @@ def test_an_event_pending_across_a_restart_is_delivered_once(
 ) -> None:
     receiver = Receiver()
     receivers.append(receiver)
-    env = base_env | {"WEBHOOK_URL": receiver.url}
-    server = start(servers, env, tmp_path)
-    _, key = new_user(server)
-    complete_recording(server, key)
+    env, server = completed_with_system_hook(base_env, tmp_path, servers, receiver)
     assert wait_until(lambda: any(attempts >= 1 for _, attempts in outbox(env)))
     server.terminate() if how == "terminate" else server.kill()
     assert len(outbox(env)) == 1  # still pending, in the index
@@ -230,10 +235,7 @@ def test_a_4xx_answer_is_not_retried(
 ) -> None:
     receiver = Receiver(answers=(410, 410, 410)).start()
     receivers.append(receiver)
-    env = base_env | {"WEBHOOK_URL": receiver.url}
-    server = start(servers, env, tmp_path)
-    _, key = new_user(server)
-    complete_recording(server, key)
+    env, _server = completed_with_system_hook(base_env, tmp_path, servers, receiver)
     assert wait_until(lambda: len(receiver.requests) == 1)
     assert wait_until(lambda: outbox(env) == [])
     time.sleep(1.5)
@@ -245,10 +247,9 @@ def test_an_event_older_than_the_maximum_age_is_dropped_with_a_log_line(
 ) -> None:
     receiver = Receiver(answers=(503,) * 1000).start()
     receivers.append(receiver)
-    env = base_env | {"WEBHOOK_URL": receiver.url, "WEBHOOK_MAX_AGE_SECONDS": "2"}
-    server = start(servers, env, tmp_path)
-    _, key = new_user(server)
-    complete_recording(server, key)
+    env, _server = completed_with_system_hook(
+        base_env, tmp_path, servers, receiver, WEBHOOK_MAX_AGE_SECONDS="2"
+    )
     assert wait_until(lambda: len(receiver.requests) >= 2)
     event_id = json.loads(receiver.requests[0][1])["event_id"]
     assert wait_until(lambda: outbox(env) == [], timeout=10)

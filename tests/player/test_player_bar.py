@@ -14,16 +14,16 @@ from tests.conftest import LiveServer
 from tests.mediarecorder import wav_bytes
 from tests.playerkit import (
     DESKTOP,
+    PHONE,
     SPEECHY_SECONDS,
     Page,
+    signed_in_page,
     speechy_wav,
     upload,
     video_webm,
 )
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 PLAYING = (
     "() => { const el = document.querySelector('#player-audio'); return !el.paused && el.currentTime > 0.2; }"
@@ -160,11 +160,7 @@ def test_both_colour_schemes_are_readable(
     api = api_for(key)
     upload(api, speechy_wav(), "weekly.wav", meeting_id="weekly-sync")
     upload(api, wav_bytes(1.0), "intro.wav", meeting_id="4711")
-    context = browser.new_context(viewport=DESKTOP, device_scale_factor=1, color_scheme=scheme)
-    try:
-        page = Page(context.new_page(), server.url)
-        page.sign_in(key)
-        page.pw.wait_for_selector("#recording-list .recording")
+    with signed_in_page(browser, server, key, viewport=DESKTOP, color_scheme=scheme) as page:
         colours = page.js(COLOURS)
         assert contrast(colours["text"], colours["body"]) >= 4.5, colours
         assert contrast(colours["text"], colours["panel"]) >= 4.5, colours
@@ -176,8 +172,6 @@ def test_both_colour_schemes_are_readable(
         page.js("() => document.querySelector('#player-audio').pause()")
         page.screenshot(f"player-{scheme}.png")
         assert not page.console_errors, page.console_errors
-    finally:
-        context.close()
 
 
 def test_emulating_the_dark_scheme_changes_the_page(page: Page) -> None:
@@ -195,19 +189,13 @@ def test_a_phone_has_no_sideways_scrolling(
     api = api_for(key)
     upload(api, speechy_wav(), "a-rather-long-file-name-from-a-phone-recorder-app.wav", meeting_id="phone")
     upload(api, video_webm(3), "demo.webm", media_type="video", meeting_id="video-call")
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, color_scheme=scheme, has_touch=True)
-    try:
-        page = Page(context.new_page(), server.url)
-        page.sign_in(key)
-        page.pw.wait_for_selector("#recording-list .recording")
+    with signed_in_page(browser, server, key, viewport=PHONE, color_scheme=scheme, has_touch=True) as page:
         assert page.js("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.pw.click("#recording-list .recording:last-child .media .play")
         page.wait(PLAYING)
         page.pw.wait_for_selector("#waveform-box:not([hidden])")
         assert page.js("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(f"phone-{scheme}.png")
-    finally:
-        context.close()
 
 
 def test_screenshot_while_playing(page: Page, key: str, api_for: Any) -> None:

@@ -16,6 +16,7 @@ from tests.conftest import LiveServer
 from tests.mediarecorder import wav_bytes
 from tests.playerkit import (
     DESKTOP,
+    PHONE,
     Page,
     speechy_wav,
     upload,
@@ -23,9 +24,6 @@ from tests.playerkit import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-PHONE = {"width": 390, "height": 844}
 
 
 def fill_for_screenshot(api: httpx.Client) -> None:
