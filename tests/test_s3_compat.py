@@ -136,7 +136,7 @@ def test_a_presigned_url_for_the_public_endpoint_passes_a_store_that_checks_sign
         storage = await open_storage(load_settings(env))
         try:
             await storage.put_bytes("recordings/1/2/s.wav", WAV)
-            url = storage.presign("recordings/1/2/s.wav", "s.wav", "audio/wav", 60)
+            url = storage.presign("recordings/1/2/s.wav", 'attachment; filename="s.wav"', "audio/wav", 60)
             assert url is not None
             return url
         finally:

@@ -27,7 +27,7 @@ from lite.ids import new_id
 from lite.media import formats as media
 from lite.recordings.shapes import is_master, meeting_of, raw_path, recording_out
 from lite.recordings.sources import chunks_source, master_source
-from lite.recordings.titles import ascii_name, check_title, download_name, title_from_filename
+from lite.recordings.titles import check_title, content_disposition, download_name, title_from_filename
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
 from lite.sessions.locks import SessionLocks
@@ -230,7 +230,12 @@ class Recordings:
         raw = raw_path(recording_id, media_row["id"])
         filename = f"{recording_id}_{media_type}.{media_row['format']}"  # Vexa's name for it
         expires = self.settings.presign_seconds
-        url = self.storage.presign(media_row["storage_key"], filename, media_row["content_type"], expires)
+        url = self.storage.presign(
+            media_row["storage_key"],
+            content_disposition("attachment", filename),
+            media_row["content_type"],
+            expires,
+        )
         return {
             "url": url or raw,
             "download_url": url or raw,
@@ -258,7 +263,10 @@ class Recordings:
             None
             if receiving
             else self.storage.presign(
-                media_row["storage_key"], ascii_name(filename), media_row["content_type"], expires
+                media_row["storage_key"],
+                content_disposition("attachment", filename),
+                media_row["content_type"],
+                expires,
             )
         )
         return {

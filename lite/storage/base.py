@@ -100,8 +100,9 @@ class Storage(ABC):
         """The names one level below `prefix` (which ends in "/"), e.g. recording ids of a user."""
 
     @abstractmethod
-    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
-        """A direct download URL, or None where the backend has none (local)."""
+    def presign(self, key: str, disposition: str, content_type: str, expires: int) -> str | None:
+        """A direct download URL, or None where the backend has none (local). The store answers it
+        with `disposition` as its Content-Disposition (the caller builds it: RFC 6266 names)."""
 
     async def prepare(self) -> None:
         """At start: make the store ready (a missing MinIO bucket is created), or raise a LiteError

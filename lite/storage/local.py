@@ -243,7 +243,7 @@ class LocalStorage(Storage):
         for name in await to_thread.run_sync(names):
             yield name
 
-    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
+    def presign(self, key: str, disposition: str, content_type: str, expires: int) -> str | None:
         return None
 
     async def remove_leftovers(self) -> int:

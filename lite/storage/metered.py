@@ -133,8 +133,8 @@ class MeteredStorage(Storage):
     def list_dirs(self, prefix: str) -> AsyncIterator[str]:
         return self._timed_listing("list_dirs", self.inner.list_dirs(prefix))
 
-    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
-        return self.inner.presign(key, filename, content_type, expires)
+    def presign(self, key: str, disposition: str, content_type: str, expires: int) -> str | None:
+        return self.inner.presign(key, disposition, content_type, expires)
 
     async def prepare(self) -> None:
         await self.inner.prepare()

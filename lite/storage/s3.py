@@ -243,13 +243,13 @@ class S3Storage(Storage):
             for item in page.get("CommonPrefixes", []):
                 yield item["Prefix"][len(prefix) :].rstrip("/")
 
-    def presign(self, key: str, filename: str, content_type: str, expires: int) -> str | None:
+    def presign(self, key: str, disposition: str, content_type: str, expires: int) -> str | None:
         return self.public_client.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": disposition,
                 "ResponseContentType": content_type,
             },
             ExpiresIn=expires,
