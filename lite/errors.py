@@ -27,6 +27,10 @@ class Conflict(LiteError):
     status_code = 409
 
 
+class WriteConflict(Conflict):
+    """A conditional write lost: the object was created, changed or deleted since it was read."""
+
+
 class TooLarge(LiteError):
     status_code = 413
 

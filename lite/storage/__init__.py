@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lite.config import Settings
-from lite.storage.base import ObjectInfo, Storage, Stored
+from lite.storage.base import ObjectInfo, Storage, Stored, Tagged
 from lite.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from lite.ops.metrics import Metrics
 
-__all__ = ["LocalStorage", "ObjectInfo", "Storage", "Stored", "make_storage"]
+__all__ = ["LocalStorage", "ObjectInfo", "Storage", "Stored", "Tagged", "make_storage"]
 
 
 def make_storage(settings: Settings, metrics: Metrics | None = None) -> Storage:

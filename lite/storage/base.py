@@ -31,11 +31,24 @@ class Stored:
     sha256: str
 
 
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """A small object and its version tag: S3's ETag, a SHA-256 of the content on local. The tag
+    changes whenever the content does; rewriting the same bytes may keep it (S3's MD5 ETags do)."""
+
+    data: bytes
+    etag: str
+
+
 class Storage(ABC):
     backend: str
     # Other replicas may write here at the same time (a bucket several servers share): what this
     # process indexed may be stale, and what is missing here may exist. A private volume: False.
     shared: bool = False
+    # The store itself refuses a conditional write whose condition no longer holds (put_new,
+    # put_replacing), atomically. False: they check, then write; a writer that comes between the
+    # two can be overwritten (see docs/object-storage.md, "Conditional writes").
+    conditional_writes: bool = False
 
     async def put_stream(self, key: str, chunks: AsyncIterable[bytes], limit: int | None = None) -> Stored:
         """Write all of `chunks` under `key` atomically; on any error nothing is left under `key`."""
@@ -75,6 +88,21 @@ class Storage(ABC):
     @abstractmethod
     async def read_bytes(self, key: str) -> bytes:
         """A whole small object (manifests, chunk headers)."""
+
+    async def get_tagged(self, key: str) -> Tagged | None:
+        """A small object (manifests, control objects) with its version tag; None if absent."""
+        raise NotImplementedError
+
+    async def put_new(self, key: str, data: bytes) -> str:
+        """Create `key` only if nothing is there (S3: If-None-Match: *); returns the new tag.
+        Raises WriteConflict if an object exists. A WriteConflict after a timeout can also be
+        this write's own, retried: a caller that must know puts a unique token in `data`."""
+        raise NotImplementedError
+
+    async def put_replacing(self, key: str, data: bytes, etag: str) -> str:
+        """Replace `key` only if its tag is still `etag` (S3: If-Match); returns the new tag.
+        Raises WriteConflict if the object changed or was deleted since it was read."""
+        raise NotImplementedError
 
     @abstractmethod
     def open_sync(self, key: str) -> BinaryIO:

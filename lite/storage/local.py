@@ -2,12 +2,11 @@
 
 Writes go to a hidden temp file in the target directory and are renamed into place, so a reader
 or a crash never sees a partial file under a real key; with fsync on, the file and its directory
-reach the disk before the write returns.
+reach the disk before the write returns. Conditional writes (manifests): local_conditional.py.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import secrets
@@ -18,8 +17,11 @@ from typing import BinaryIO
 
 from anyio import to_thread
 
-from lite.errors import NotFound, StorageFull, StorageUnavailable
+from lite.errors import NotFound, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
+from lite.storage.local_conditional import LocalConditional, key_lock
+from lite.storage.local_conditional import fsync_dir as _fsync_dir
+from lite.storage.local_conditional import storage_error as _storage_error
 from lite.storage.readahead import read_ahead
 
 log = logging.getLogger("lite.storage.local")
@@ -27,13 +29,6 @@ READ_BLOCK = 4 * 1024 * 1024
 WRITE_BLOCK = 1024 * 1024
 RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)  # Linux: read only what is cached
 TEMP_MARK = ".part-"
-_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-def _storage_error(exc: OSError) -> Exception:
-    if exc.errno in _FULL:
-        return StorageFull("the recordings disk is full; nothing was stored")
-    return StorageUnavailable(f"local storage failed: {exc.strerror or exc}")
 
 
 def _blocks_of(f: BinaryIO, length: int | None) -> Callable[[], bytes]:
@@ -56,15 +51,7 @@ def _create(tmp: Path) -> BinaryIO:
     return open(tmp, "wb")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class LocalStorage(Storage):
+class LocalStorage(LocalConditional, Storage):
     backend = "local"
 
     def __init__(self, root: Path, fsync: bool = True) -> None:
@@ -115,7 +102,8 @@ class LocalStorage(Storage):
                 os.fsync(f.fileno())
         finally:
             f.close()
-        os.replace(tmp, path)
+        with key_lock(path):  # not between a conditional write's check and its rename
+            os.replace(tmp, path)
         if self.fsync:
             _fsync_dir(path.parent)
 
@@ -193,7 +181,8 @@ class LocalStorage(Storage):
         def delete() -> None:
             path = self._path(key)
             try:
-                path.unlink(missing_ok=True)
+                with key_lock(path):
+                    path.unlink(missing_ok=True)
             except OSError as exc:
                 raise _storage_error(exc) from exc
             # Leave no empty per-recording directories behind; stop at the root.

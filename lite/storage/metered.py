@@ -15,12 +15,12 @@ from typing import Any, BinaryIO, TypeVar
 
 from lite.errors import LiteError
 from lite.ops.metrics import Metrics
-from lite.storage.base import ObjectInfo, Storage, Stored
+from lite.storage.base import ObjectInfo, Storage, Stored, Tagged
 
 T = TypeVar("T")
 OPERATIONS = (
     "put_stream", "put_bytes", "open_read", "read_range", "read_bytes", "open_sync", "open_seekable",
-    "stat", "delete", "list", "list_dirs", "check",
+    "stat", "delete", "list", "list_dirs", "check", "get_tagged", "put_new", "put_replacing",
 )  # fmt: skip
 
 
@@ -55,6 +55,10 @@ class MeteredStorage(Storage):
         self.backend = inner.backend
         self.shared = inner.shared
         self._ops = {name: _Op(metrics, inner.backend, name) for name in OPERATIONS}
+
+    @property  # type: ignore[override]
+    def conditional_writes(self) -> bool:  # known once the backend's prepare() has probed the store
+        return self.inner.conditional_writes
 
     def __getattr__(self, name: str) -> Any:
         """Anything else a backend offers (attributes, helpers) is the backend's."""
@@ -101,6 +105,16 @@ class MeteredStorage(Storage):
 
     async def put_bytes(self, key: str, data: bytes) -> Stored:
         return await self._timed("put_bytes", lambda: self.inner.put_bytes(key, data))
+
+    async def get_tagged(self, key: str) -> Tagged | None:
+        return await self._timed("get_tagged", lambda: self.inner.get_tagged(key))
+
+    async def put_new(self, key: str, data: bytes) -> str:
+        # A lost race (WriteConflict, a 409) is an answer, not a storage failure: not an error.
+        return await self._timed("put_new", lambda: self.inner.put_new(key, data))
+
+    async def put_replacing(self, key: str, data: bytes, etag: str) -> str:
+        return await self._timed("put_replacing", lambda: self.inner.put_replacing(key, data, etag))
 
     async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
         await self.inner._write(key, chunks)  # only reached through put_stream, which is measured

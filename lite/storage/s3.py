@@ -2,7 +2,8 @@
 
 boto3 is blocking, so every call runs in a worker thread. Uploads stream as multipart uploads
 (one part in flight while the next is received), so memory stays at about two parts whatever the
-file size; an upload that fails is aborted, so nothing appears under the key.
+file size; an upload that fails is aborted, so nothing appears under the key. Conditional writes
+(If-None-Match / If-Match, and the start-up probe of the store) are in s3_conditional.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lite.config import S3Settings
 from lite.errors import NotFound, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
 from lite.storage.readahead import read_ahead
+from lite.storage.s3_conditional import ConditionalWrites
 from lite.storage.s3_errors import translate, unreachable
 from lite.storage.s3_reader import RangeOfBody, RangeReader, sent_from
 
@@ -62,8 +64,9 @@ def _client_config(settings: S3Settings) -> Config:
     )
 
 
-class S3Storage(Storage):
+class S3Storage(ConditionalWrites, Storage):
     shared = True  # replicas run stateless on one bucket
+
     def __init__(self, settings: S3Settings, backend: str) -> None:
         self.backend = backend
         self.bucket = settings.bucket
@@ -270,20 +273,21 @@ class S3Storage(Storage):
             raise  # listed fine after all: the HEAD's own answer stands
 
     async def prepare(self) -> None:
-        """At start: MinIO gets a missing bucket created; on S3 a missing bucket is an error."""
+        """At start: MinIO gets a missing bucket created (on S3 a missing bucket is an error);
+        then the store is asked which conditional writes it enforces."""
         try:
             await self._head_bucket()
-            return
         except NotFound:
             if not self.settings.create_bucket:
                 variable = self.settings.bucket_variable
                 raise StorageUnavailable(
                     f"the bucket {self.bucket!r} does not exist: create it, or check {variable}"
                 ) from None
-        kwargs: dict[str, Any] = {"Bucket": self.bucket}
-        if self.settings.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
-        await self._call(self.client.create_bucket, **kwargs)
+            kwargs: dict[str, Any] = {"Bucket": self.bucket}
+            if self.settings.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
+            await self._call(self.client.create_bucket, **kwargs)
+        await self.probe_conditions()
 
 
 async def _empty() -> AsyncIterator[bytes]:
