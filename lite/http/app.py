@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from lite.background import BackgroundWork
 from lite.errors import LiteError, StorageUnavailable
+from lite.http.draining import Draining, DrainingApp
 from lite.http.routes.admin import AdminController
 from lite.http.routes.bot import upload_chunk
 from lite.http.routes.docs_assets import docs_assets_router, docs_render_plugins
@@ -79,8 +80,12 @@ def _wait_for_rebuild(services: Services) -> Callable[[Request], Awaitable[None]
     return gate
 
 
-def create_app(services: Services) -> WithFastRaw:
-    """The ASGI application: Litestar, behind the fast path of the media bytes route."""
+def create_app(services: Services, draining: Draining | None = None) -> WithFastRaw:
+    """The ASGI application: Litestar, behind the fast path of the media bytes route, both behind
+    the gate that answers new requests 503 while `draining` is active (the server sets it on SIGTERM;
+    without one given, nothing ever drains)."""
+    if draining is None:
+        draining = Draining()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -121,7 +126,7 @@ def create_app(services: Services) -> WithFastRaw:
             player_router,
             docs_assets_router,
         ],
-        state=State({"services": services}),
+        state=State({"services": services, "draining": draining}),
         lifespan=[lifespan],
         before_request=_wait_for_rebuild(services),
         exception_handlers={LiteError: _lite_error, HTTPException: _http_error, Exception: _unexpected},
@@ -129,4 +134,4 @@ def create_app(services: Services) -> WithFastRaw:
         request_max_body_size=DEFAULT_MAX_BODY,
         logging_config=None,
     )
-    return WithFastRaw(app, services)
+    return DrainingApp(app, services, draining)

@@ -8,8 +8,10 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
 import time
+from types import FrameType
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -18,8 +20,11 @@ import uvicorn
 from lite.config import ConfigError, load_settings
 from lite.http.app import create_app
 from lite.http.connections import guarded_protocol
+from lite.http.draining import Draining
 from lite.ops.datadir_lock import lock_data_dir, release
 from lite.services import build_services
+
+log = logging.getLogger("lite.http.server")
 
 # Query parameters whose values an access-log line may show; every other value is redacted, so a
 # credential is hidden whatever its spelling (`?token=`, `?TOKEN=`, `?%74oken=`, repeated, or a name
@@ -116,6 +121,42 @@ class RateLimitedLoopErrors:
         loop.default_exception_handler(context)
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server with a drain in front of its graceful shutdown (lite.http.draining).
+
+    The first SIGTERM/SIGINT starts the drain (not ready, new requests 503, the listener open); a
+    second one ends it at once. Then uvicorn shuts down as usual: it closes the listener and idle
+    connections and waits for requests in flight. The drain is part of the shutdown timeout, so
+    SIGTERM to exit stays within SHUTDOWN_TIMEOUT_SECONDS, which deployments size their grace for."""
+
+    def __init__(self, config: uvicorn.Config, draining: Draining) -> None:
+        super().__init__(config)
+        self.draining = draining
+        self.budget = float(config.timeout_graceful_shutdown or 0)
+        self._announced = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Runs as a signal handler: only flags here (logging could re-enter a half-written stream).
+        if self.draining.active:
+            super().handle_exit(sig, frame)  # a second signal: shut down now
+        else:
+            self.draining.begin()
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.draining.active and not self._announced:
+            self._announced = True
+            log.info("shutting down: not ready, new requests 503, for up to %g s", self.draining.max_seconds)
+        if self.draining.active and not self.should_exit and self.draining.over():
+            log.info("drained for %.1f s; closing the listener", self.draining.elapsed())
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # In-flight requests get what the drain left of the budget (at least a second).
+        self.config.timeout_graceful_shutdown = max(1.0, self.budget - self.draining.elapsed())  # type: ignore[assignment]
+        await super().shutdown(sockets)
+
+
 async def _serve(server: uvicorn.Server) -> None:
     asyncio.get_running_loop().set_exception_handler(RateLimitedLoopErrors())
     await server.serve()
@@ -143,13 +184,14 @@ def main() -> None:
         settings.storage_backend,
         settings.data_dir,
     )
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
-    # was there before; without this one the process would die of that signal (exit -15, or 143 in
-    # a container) instead of exiting 0 after a clean shutdown.
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT (after DrainingServer's drain), then re-raises
+    # a signal it handled to the handler that was there before; without this one the process would
+    # die of that signal (exit -15, or 143 in a container) instead of exiting 0 after a clean shutdown.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
+    draining = Draining(settings.shutdown_drain_seconds)
     config = uvicorn.Config(
-        create_app(services),
+        create_app(services, draining),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -164,6 +206,6 @@ def main() -> None:
         log_config=log_config(),
     )
     try:
-        asyncio.run(_serve(uvicorn.Server(config)))
+        asyncio.run(_serve(DrainingServer(config, draining)))
     finally:
         release(lock)

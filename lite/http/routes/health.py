@@ -8,6 +8,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 
 from lite.errors import LiteError
+from lite.http.draining import Draining
 from lite.http.routes.deps import services
 
 
@@ -18,6 +19,12 @@ async def healthz() -> dict[str, str]:
 
 @get("/readyz", summary="The index and the storage backend answer", tags=["health"])
 async def readyz(state: State) -> Response[dict[str, Any]]:
+    draining: Draining | None = state.get("draining")
+    if draining is not None and draining.active:
+        # At once, without the checks: a load balancer must stop sending here while in-flight
+        # requests finish (lite.http.draining).
+        body = {"status": "not ready", "checks": {"server": "shutting down"}, "detail": "shutting down"}
+        return Response(body, status_code=503)
     svc = services(state)
     checks: dict[str, str] = {}
     try:
