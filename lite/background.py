@@ -2,8 +2,9 @@
 shutdown.
 
 - the index rebuild from storage, when the index is empty (not ready until it succeeds);
-- then, with a complete index: finalizing bot sessions that went quiet (sessions.finalize), and
-  reconciling storage with the index after a crash (catalog.reconcile);
+- then, with a complete index: finalizing bot sessions whose final chunk came (from a bounded
+  queue, sessions.finalize_queue) or that went quiet (sessions.finalize), and reconciling storage
+  with the index after a crash (catalog.reconcile);
 - webhook delivery from the index's outbox (sessions.webhook_delivery; queued by sessions.webhooks);
 - deleting what a recording's delete could not (storage failed half-way), until storage is clean.
 
@@ -50,6 +51,7 @@ async def _rebuild_then_maintain(services: Services, reconciler: Reconciler) -> 
             await asyncio.sleep(REBUILD_RETRY_SECONDS)
     await asyncio.gather(
         supervised("finalize idle bot sessions", services.finalizer.run),
+        supervised("queue due bot sessions", services.finalize_queue.run),
         supervised("reconcile storage", reconciler.run),
     )
 

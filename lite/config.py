@@ -59,12 +59,23 @@ class Settings:
     max_upload_bytes: int = 4 * GiB
     chunk_max_bytes: int = 32 * MiB
     idle_finalize_seconds: float = 300.0
+    # Final chunks are acknowledged once stored; FINALIZE_WORKERS assemble them from a queue. The
+    # answer to a final chunk may wait FINALIZE_WAIT_MS for the master (0: never waits).
+    finalize_workers: int = 2
+    finalize_queue_max: int = 10_000
+    finalize_wait_ms: int = 0
+    # Chunk writes in flight per process; past it a bot is told 503 + Retry-After before its body is read.
+    bot_max_inflight_chunks: int = 64
+    bot_retry_after_seconds: int = 2
     # minio/s3: unaccounted objects younger than this may be writes in flight on another replica
     reconcile_grace_seconds: float = 3600.0
     playback_signing_key: str | None = None
     playback_token_seconds: int = 6 * 3600
     presign_seconds: int = 3600
     shutdown_timeout_seconds: int = 30
+    # Part of the timeout: after SIGTERM, at most this long not ready (new requests 503) before the
+    # listener closes, so load balancers stop sending first (lite.http.draining)
+    shutdown_drain_seconds: int = 10
     webhook_url: str | None = None
     webhook_secret: str | None = None
     # Per-user webhook URLs may point at private networks (otherwise refused: lite.accounts.webhook_targets)
@@ -132,6 +143,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     webhook_url = _str(env, "WEBHOOK_URL")
     if webhook_url:
         _urls({"WEBHOOK_URL": webhook_url}, "WEBHOOK_URL")
+    shutdown_timeout = _int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, minimum=1)
+    # The drain comes out of the shutdown timeout (SIGTERM to exit stays within it): unset, 10 s,
+    # or half a shorter timeout, so in-flight requests keep the larger part of it.
+    shutdown_drain = _int(env, "SHUTDOWN_DRAIN_SECONDS", min(10, shutdown_timeout // 2), minimum=0)
+    if shutdown_drain >= shutdown_timeout:
+        raise ConfigError(
+            f"SHUTDOWN_DRAIN_SECONDS ({shutdown_drain}) must be less than SHUTDOWN_TIMEOUT_SECONDS"
+            f" ({shutdown_timeout}): the drain is part of it"
+        )
     return Settings(
         storage_backend=backend,
         data_dir=data_dir,
@@ -144,11 +164,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 4 * GiB, minimum=1),
         chunk_max_bytes=_int(env, "RECORDING_CHUNK_MAX_BYTES", 32 * MiB, minimum=1),
         idle_finalize_seconds=float(_int(env, "RECORDING_IDLE_FINALIZE_SECONDS", 300, minimum=1)),
+        finalize_workers=_int(env, "FINALIZE_WORKERS", 2, minimum=1),
+        finalize_queue_max=_int(env, "FINALIZE_QUEUE_MAX", 10_000, minimum=1),
+        finalize_wait_ms=_int(env, "FINALIZE_WAIT_MS", 0),
+        bot_max_inflight_chunks=_int(env, "BOT_MAX_INFLIGHT_CHUNKS", 64, minimum=1),
+        bot_retry_after_seconds=_int(env, "BOT_RETRY_AFTER_SECONDS", 2, minimum=1),
         reconcile_grace_seconds=float(_int(env, "RECONCILE_GRACE_SECONDS", 3600, minimum=0)),
         playback_signing_key=_str(env, "PLAYBACK_SIGNING_KEY"),
         playback_token_seconds=_int(env, "PLAYBACK_TOKEN_SECONDS", 6 * 3600, minimum=10),
         presign_seconds=_int(env, "PRESIGNED_URL_SECONDS", 3600, minimum=10),
-        shutdown_timeout_seconds=_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, minimum=1),
+        shutdown_timeout_seconds=shutdown_timeout,
+        shutdown_drain_seconds=shutdown_drain,
         webhook_url=webhook_url,
         webhook_secret=_str(env, "WEBHOOK_SECRET"),
         webhook_allow_private_networks=_bool(env, "WEBHOOK_ALLOW_PRIVATE_NETWORKS", False),

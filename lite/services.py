@@ -22,6 +22,7 @@ from lite.recordings.meetings import Meetings
 from lite.recordings.service import Recordings
 from lite.sessions.bot_uploads import BotUploads
 from lite.sessions.finalize import Finalizer
+from lite.sessions.finalize_queue import FinalizeQueue
 from lite.sessions.locks import SessionLocks
 from lite.sessions.webhooks import Notifier
 from lite.storage import Storage, make_storage
@@ -39,6 +40,7 @@ class Services:
     recordings: Recordings
     meetings: Meetings
     finalizer: Finalizer
+    finalize_queue: FinalizeQueue
     notifier: Notifier
     bot_uploads: BotUploads
     tokens: PlaybackTokens
@@ -75,6 +77,7 @@ class Services:
         )
 
     async def aclose(self) -> None:
+        await self.finalize_queue.aclose()  # its workers use storage and the index
         await self.storage.aclose()
         self.index.close()
 
@@ -131,6 +134,9 @@ async def build_services(settings: Settings) -> Services:
     )
     locks = SessionLocks()
     finalizer = Finalizer(settings, index, storage, catalog, notifier, locks, metrics)
+    finalize_queue = FinalizeQueue(
+        finalizer, index, catalog, settings.finalize_workers, settings.finalize_queue_max
+    )
     return Services(
         settings=settings,
         index=index,
@@ -141,7 +147,8 @@ async def build_services(settings: Settings) -> Services:
         meetings=Meetings(index, catalog),
         finalizer=finalizer,
         notifier=notifier,
-        bot_uploads=BotUploads(settings, index, storage, catalog, finalizer),
+        finalize_queue=finalize_queue,
+        bot_uploads=BotUploads(settings, index, storage, catalog, finalize_queue),
         tokens=PlaybackTokens(playback_key, settings.playback_token_seconds, auth),
         waveforms=Waveforms(storage),
         bot_credentials=BotCredentials(

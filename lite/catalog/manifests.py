@@ -12,30 +12,24 @@ or another replica finds through a manifest is complete. Deletes go the other wa
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lite.catalog.account_manifests import AccountManifests
 from lite.catalog.index import Index, Row
 from lite.catalog.layout import (
     MANIFEST,
-    api_key_id_key,
-    api_key_key,
-    dump,
     manifest_bytes,
     manifest_key,
     parse_manifest,
-    user_key,
 )
-from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
+from lite.catalog.parallel import gather_limited
+from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key
 from lite.errors import NotFound
 from lite.storage import Storage
 
 log = logging.getLogger("lite.catalog.manifests")
-PARALLEL_READS = 32
 
 
 @dataclass
@@ -64,111 +58,11 @@ class RebuildProgress:
         }
 
 
-async def _gather_limited(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
-    results: list[Any] = []
-    for start in range(0, len(calls), PARALLEL_READS):
-        results += await asyncio.gather(*(call() for call in calls[start : start + PARALLEL_READS]))
-    return results
-
-
-class Catalog:
+class Catalog(AccountManifests):
     def __init__(self, storage: Storage, index: Index) -> None:
         self.storage = storage
         self.index = index
         self.quarantine = Quarantine(storage)
-
-    # users and keys
-
-    async def save_user(self, user: Row) -> None:
-        await self.storage.put_bytes(user_key(user["id"]), dump(user))
-
-    async def load_users(self) -> list[Row]:
-        """Every readable user; an unreadable one is moved aside (lite.catalog.quarantine), not skipped."""
-        keys = [info.key async for info in self.storage.list("users/")]
-        users = []
-        for key, data in zip(
-            keys, await _gather_limited([lambda k=k: self._read_or_none(k) for k in keys]), strict=True
-        ):
-            if data is None:
-                continue  # deleted (or moved aside by another replica) since the listing
-            try:
-                users.append(parse_user(data))
-            except Unreadable as exc:
-                await self.quarantine.move_aside(key, data, str(exc))
-        return users
-
-    async def _read_or_none(self, key: str) -> bytes | None:
-        try:
-            return await self.storage.read_bytes(key)
-        except NotFound:
-            return None
-
-    async def refresh_user(self, user_id: int) -> None:
-        """The user as storage has it now, when other replicas may have changed it; else nothing."""
-        if self.storage.shared:
-            await self.load_user(user_id)
-
-    async def load_user(self, user_id: int) -> Row | None:
-        """One user as stored (changed on another replica, perhaps), indexed too; None if absent."""
-        data = await self._read_or_none(user_key(user_id))
-        if data is None:
-            return None
-        try:
-            user = parse_user(data)
-        except Unreadable as exc:
-            await self.quarantine.move_aside(user_key(user_id), data, str(exc))
-            return None
-        self.index.upsert_user(user)
-        return user
-
-    async def save_api_key(self, row: Row) -> None:
-        await self.storage.put_bytes(api_key_id_key(row["id"]), dump({"key_hash": row["key_hash"]}))
-        # last_used_at stays in the index: a storage write per request would cost too much.
-        scopes = row.get("scopes") or ""
-        record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"],
-                  "scopes": [s for s in scopes.split(",") if s] if isinstance(scopes, str) else list(scopes),
-                  "name": row.get("name"), "expires_at": row.get("expires_at")}  # fmt: skip
-        await self.storage.put_bytes(api_key_key(row["key_hash"]), dump(record))
-
-    async def delete_api_key(self, key_id: int, key_hash: str) -> None:
-        await self.storage.delete(api_key_key(key_hash))  # auth stops here, on every replica
-        await self.storage.delete(api_key_id_key(key_id))
-
-    async def api_key_hash(self, key_id: int) -> str | None:
-        try:
-            return str(json.loads(await self.storage.read_bytes(api_key_id_key(key_id)))["key_hash"])
-        except NotFound:
-            return None
-
-    async def load_api_key(self, key_hash: str) -> Row | None:
-        """The key as stored, with its user indexed too: how a key made on another replica works here."""
-        try:
-            record = parse_api_key(await self.storage.read_bytes(api_key_key(key_hash)))
-        except NotFound:
-            return None
-        except Unreadable as exc:
-            log.error("api-keys/%s.json is unreadable (%s): the key is refused", key_hash, exc)
-            return None
-        if self.index.get_user(record["user_id"]) is None:
-            self.index.upsert_user(parse_user(await self.storage.read_bytes(user_key(record["user_id"]))))
-        row = {**record, "key_hash": key_hash}
-        self.index.upsert_api_key(row)
-        return row
-
-    async def api_key_hashes(self) -> set[str]:
-        """The hashes of every stored key: one listing (a page per 1,000 keys), no reads."""
-        return {
-            info.key.removeprefix("api-keys/").removesuffix(".json")
-            async for info in self.storage.list("api-keys/")
-            if info.key.endswith(".json")
-        }
-
-    async def api_key_exists(self, key_hash: str) -> bool:
-        try:
-            await self.storage.stat(api_key_key(key_hash))
-        except NotFound:
-            return False
-        return True
 
     # recordings
 
@@ -193,6 +87,14 @@ class Catalog:
         chunks = await self._chunks_of(media)
         self.index.replace_recording(recording, media, chunks)
         return recording
+
+    async def refresh_recording(self, user_id: int, recording_id: int) -> None:
+        """The recording as storage has it now, when other replicas may have changed it (chunks
+        added, finalized, deleted: then it leaves the index too); on a private volume, nothing."""
+        if not self.storage.shared:
+            return
+        if await self.load_recording(user_id, recording_id) is None:
+            self.index.delete_recording(recording_id)
 
     async def manifest_exists(self, user_id: int, recording_id: int) -> bool:
         try:
@@ -269,7 +171,7 @@ class Catalog:
     async def _index_manifests(
         self, keys: list[str], chunk_objects: dict[str, list[tuple[int, str, int]]], progress: RebuildProgress
     ) -> None:
-        documents = await _gather_limited([lambda k=k: self.storage.read_bytes(k) for k in keys])
+        documents = await gather_limited([lambda k=k: self.storage.read_bytes(k) for k in keys])
         batch = []
         for key, data in zip(keys, documents, strict=True):
             try:

@@ -75,6 +75,16 @@ class SessionQueries(Tables):
             (updated_before,),
         )
 
+    def due_recordings(self) -> list[Row]:
+        """Sessions in progress with a media file whose final chunk came (gaps are checked by the
+        caller): what the finalize queue takes, at start and every round."""
+        return self._all(
+            "SELECT DISTINCT r.* FROM recordings r JOIN media_files m ON m.recording_id = r.id "
+            "WHERE r.status = 'in_progress' AND m.state = 'receiving' AND m.final_seq IS NOT NULL "
+            "ORDER BY r.updated_at",
+            (),
+        )
+
     def completed_media_with_chunks(self) -> list[Row]:
         return self._all(
             "SELECT DISTINCT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "

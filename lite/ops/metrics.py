@@ -73,12 +73,20 @@ class Metrics:
         self.chunk_bytes = Counter(
             "lite_bot_chunk_bytes_received", "Bytes of the bot chunks stored", registry=r
         )
+        self.chunks_refused = Counter(
+            "lite_bot_chunks_refused",
+            "Bot chunks answered 503 + Retry-After (BOT_MAX_INFLIGHT_CHUNKS)",
+            registry=r,
+        )
+        self.chunks_in_flight = Gauge(
+            "lite_bot_chunks_in_flight", "Bot chunks being received now", registry=r
+        )
         self.finalize_seconds = Histogram(
             "lite_finalize_duration_seconds", "Time to assemble a bot session into its masters, by result",
             ["result"], buckets=FINALIZE_BUCKETS, registry=r,
         )  # fmt: skip
         self.finalize_queue = Gauge(
-            "lite_finalize_queue", "Bot sessions being finalized or due in the current idle round", registry=r
+            "lite_finalize_queue", "Bot sessions queued for finalizing or being finalized", registry=r
         )
         self.webhooks = Counter(
             "lite_webhook_deliveries", "Webhook delivery attempts, by outcome", ["outcome"], registry=r

@@ -8,7 +8,8 @@ replaces the earlier copy. The first chunk of an unseen session creates the reco
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import IO
 
 from anyio import to_thread
@@ -19,12 +20,13 @@ from lite.catalog.keys import media_key
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
-from lite.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge
+from lite.errors import BadInput, Busy, Conflict, Forbidden, NotFound, TooLarge
 from lite.http.multipart import FilePart
 from lite.ids import new_id
 from lite.media import formats as media
 from lite.sessions.chunk_meta import FIELDS, ChunkMeta
-from lite.sessions.finalize import Finalizer, is_ready
+from lite.sessions.finalize import is_ready
+from lite.sessions.finalize_queue import FinalizeQueue
 from lite.storage import Storage
 
 SPOOL_IN_MEMORY = 1024 * 1024
@@ -58,14 +60,37 @@ async def _blocks(spool: IO[bytes]) -> AsyncIterator[bytes]:
 
 class BotUploads:
     def __init__(
-        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, finalizer: Finalizer
+        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, queue: FinalizeQueue
     ) -> None:
         self.settings = settings
         self.index = index
         self.storage = storage
         self.catalog = catalog
-        self.finalizer = finalizer
+        self.queue = queue
+        self.finalizer = queue.finalizer
         self.shared = storage.shared
+        self.in_flight = 0
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """One of BOT_MAX_INFLIGHT_CHUNKS places, taken before the body is read: past the bound a bot
+        is told to come back (503 + Retry-After) at the cost of a header parse, instead of every
+        chunk slowing down until requests time out."""
+        metrics = self.finalizer.metrics
+        if self.in_flight >= self.settings.bot_max_inflight_chunks:
+            metrics.chunks_refused.inc()
+            raise Busy(
+                "the server is receiving as many chunks as it takes at once; send this chunk again "
+                "after Retry-After seconds",
+                retry_after=self.settings.bot_retry_after_seconds,
+            )
+        self.in_flight += 1
+        metrics.chunks_in_flight.inc()
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            metrics.chunks_in_flight.dec()
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.chunk_max_bytes
@@ -90,11 +115,17 @@ class BotUploads:
             user_id = self._owner(who, meta)
             async with self.finalizer.locks(user_id, meta.session_uid):
                 if size == 0:  # Vexa's "completed" signal carries no bytes
-                    return await self._empty(user_id, meta, who.meeting)
-                return await self._store(user_id, meta, spool, who.meeting)
+                    answer = await self._empty(user_id, meta, who.meeting)
+                else:
+                    answer = await self._store(user_id, meta, spool, who.meeting)
         finally:
             if spool is not None:
                 spool.close()
+        # Outside the session's lock, which the queue's worker takes to finalize it.
+        if answer["status"] == "in_progress" and answer["recording_id"] is not None:
+            waited = await self.queue.outcome(answer["recording_id"], self.settings.finalize_wait_ms / 1000)
+            answer["status"] = waited or answer["status"]
+        return answer
 
     def _owner(self, who: BotIdentity, meta: ChunkMeta) -> int:
         if who.user_id is not None:
@@ -167,11 +198,12 @@ class BotUploads:
         return await self._finish_if_ready(recording, media_row, meta, key)
 
     async def _finish_if_ready(self, recording: Row, media_row: Row, meta: ChunkMeta, key: str | None) -> Row:
-        status = recording["status"]
+        """A media file whose chunks are all here is due: the queue finalizes it (what makes it due is
+        stored already, so it stays due across a restart); the chunk is acknowledged now."""
         current = self.index.media_of_type(recording["id"], meta.media_type)
         if current is not None and is_ready(current, self.index.chunks_of(current["id"])):
-            status = await self.finalizer.finalize(recording, force=False)
-        return self._answer(recording, media_row, meta, status, key)
+            self.queue.submit(recording["id"])
+        return self._answer(recording, media_row, meta, recording["status"], key)
 
     @staticmethod
     def _answer(recording: Row | None, media_row: Row | None, meta: ChunkMeta, status: str,

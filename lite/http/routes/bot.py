@@ -23,7 +23,8 @@ from lite.http.routes.deps import services
 )
 async def upload_chunk(request: Request, state: State) -> dict[str, Any]:
     svc = services(state)
-    who = await svc.bot_credentials.identify(request.headers)
-    svc.bot_uploads.check_declared_size(request.headers.get("content-length"))
-    form = iter_form(request.stream(), request.headers.get("content-type"))
-    return await svc.bot_uploads.upload_chunk(who, form)
+    with svc.bot_uploads.admitted():  # before the body is read: a refusal costs a header parse
+        who = await svc.bot_credentials.identify(request.headers)
+        svc.bot_uploads.check_declared_size(request.headers.get("content-length"))
+        form = iter_form(request.stream(), request.headers.get("content-type"))
+        return await svc.bot_uploads.upload_chunk(who, form)

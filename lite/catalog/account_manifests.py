@@ -1,0 +1,117 @@
+"""Users and API keys in the durable catalog (see lite.catalog.manifests for the layout).
+
+A mixin of `Catalog`: the part that accounts use, kept apart so each file stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from lite.catalog.index import Index, Row
+from lite.catalog.layout import api_key_id_key, api_key_key, dump, user_key
+from lite.catalog.parallel import gather_limited
+from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
+from lite.errors import NotFound
+from lite.storage import Storage
+
+log = logging.getLogger("lite.catalog.manifests")
+
+
+class AccountManifests:
+    storage: Storage
+    index: Index
+    quarantine: Quarantine
+
+    # users and keys
+
+    async def save_user(self, user: Row) -> None:
+        await self.storage.put_bytes(user_key(user["id"]), dump(user))
+
+    async def load_users(self) -> list[Row]:
+        """Every readable user; an unreadable one is moved aside (lite.catalog.quarantine), not skipped."""
+        keys = [info.key async for info in self.storage.list("users/")]
+        users = []
+        for key, data in zip(
+            keys, await gather_limited([lambda k=k: self._read_or_none(k) for k in keys]), strict=True
+        ):
+            if data is None:
+                continue  # deleted (or moved aside by another replica) since the listing
+            try:
+                users.append(parse_user(data))
+            except Unreadable as exc:
+                await self.quarantine.move_aside(key, data, str(exc))
+        return users
+
+    async def _read_or_none(self, key: str) -> bytes | None:
+        try:
+            return await self.storage.read_bytes(key)
+        except NotFound:
+            return None
+
+    async def refresh_user(self, user_id: int) -> None:
+        """The user as storage has it now, when other replicas may have changed it; else nothing."""
+        if self.storage.shared:
+            await self.load_user(user_id)
+
+    async def load_user(self, user_id: int) -> Row | None:
+        """One user as stored (changed on another replica, perhaps), indexed too; None if absent."""
+        data = await self._read_or_none(user_key(user_id))
+        if data is None:
+            return None
+        try:
+            user = parse_user(data)
+        except Unreadable as exc:
+            await self.quarantine.move_aside(user_key(user_id), data, str(exc))
+            return None
+        self.index.upsert_user(user)
+        return user
+
+    async def save_api_key(self, row: Row) -> None:
+        await self.storage.put_bytes(api_key_id_key(row["id"]), dump({"key_hash": row["key_hash"]}))
+        # last_used_at stays in the index: a storage write per request would cost too much.
+        scopes = row.get("scopes") or ""
+        record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"],
+                  "scopes": [s for s in scopes.split(",") if s] if isinstance(scopes, str) else list(scopes),
+                  "name": row.get("name"), "expires_at": row.get("expires_at")}  # fmt: skip
+        await self.storage.put_bytes(api_key_key(row["key_hash"]), dump(record))
+
+    async def delete_api_key(self, key_id: int, key_hash: str) -> None:
+        await self.storage.delete(api_key_key(key_hash))  # auth stops here, on every replica
+        await self.storage.delete(api_key_id_key(key_id))
+
+    async def api_key_hash(self, key_id: int) -> str | None:
+        try:
+            return str(json.loads(await self.storage.read_bytes(api_key_id_key(key_id)))["key_hash"])
+        except NotFound:
+            return None
+
+    async def load_api_key(self, key_hash: str) -> Row | None:
+        """The key as stored, with its user indexed too: how a key made on another replica works here."""
+        try:
+            record = parse_api_key(await self.storage.read_bytes(api_key_key(key_hash)))
+        except NotFound:
+            return None
+        except Unreadable as exc:
+            log.error("api-keys/%s.json is unreadable (%s): the key is refused", key_hash, exc)
+            return None
+        if self.index.get_user(record["user_id"]) is None:
+            self.index.upsert_user(parse_user(await self.storage.read_bytes(user_key(record["user_id"]))))
+        row = {**record, "key_hash": key_hash}
+        self.index.upsert_api_key(row)
+        return row
+
+    async def api_key_hashes(self) -> set[str]:
+        """The hashes of every stored key: one listing (a page per 1,000 keys), no reads."""
+        return {
+            info.key.removeprefix("api-keys/").removesuffix(".json")
+            async for info in self.storage.list("api-keys/")
+            if info.key.endswith(".json")
+        }
+
+    async def api_key_exists(self, key_hash: str) -> bool:
+        try:
+            await self.storage.stat(api_key_key(key_hash))
+        except NotFound:
+            return False
+        return True
