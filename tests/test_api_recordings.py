@@ -84,7 +84,10 @@ def test_list_filters_by_session_meeting_and_status(api: httpx.Client) -> None:
 def test_list_refuses_a_limit_outside_1_to_200(api: httpx.Client, limit: int) -> None:
     answer = api.get("/recordings", params={"limit": limit})
     assert answer.status_code == 422
-    assert answer.json() == {"detail": f"limit must be between 1 and 200 (got {limit})"}
+    assert answer.json() == {
+        "detail": f"limit must be between 1 and 200 (got {limit})",
+        "code": "invalid_input",
+    }
 
 
 def test_delete_removes_the_recording_and_its_bytes(api: httpx.Client) -> None:

@@ -1,5 +1,6 @@
-"""4xx answers say what to do, in one shape ({"detail": ...}): the supported formats, the right
-multipart field, how to send the key, the range of a parameter."""
+"""4xx answers say what to do, in one shape ({"detail": ..., "code": ...}): the supported formats,
+the right multipart field, how to send the key, the range of a parameter; `code` is stable for
+programs, `detail` is the sentence for people."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ FORMATS = "wav, webm, ogg, opus, mp3, m4a, mp4"
 def test_an_unsupported_upload_lists_the_supported_formats(api: httpx.Client, data: bytes, name: str) -> None:
     answer = upload(api, data, name)
     assert answer.status_code == 415
-    assert set(answer.json()) == {"detail"}
+    assert answer.json()["code"] == "unsupported_media"
     assert FORMATS in answer.json()["detail"]
 
 
@@ -45,7 +46,8 @@ def test_a_key_without_bearer_is_told_how_to_send_it(server: LiveServer, path: s
     assert answer.status_code == 401
     assert answer.json() == {
         "detail": "the Authorization header has no Bearer key: send `Authorization: Bearer <key>` "
-        "or `X-API-Key: <key>`"
+        "or `X-API-Key: <key>`",
+        "code": "unauthorized",
     }
 
 
@@ -69,7 +71,7 @@ def test_a_list_parameter_out_of_range_names_itself_and_its_range(
 ) -> None:
     answer = api.get("/recordings", params=params)
     assert answer.status_code == 422
-    assert answer.json() == {"detail": detail}
+    assert answer.json() == {"detail": detail, "code": "invalid_input"}
 
 
 def test_user_shows_whose_key_it_is(server: LiveServer, admin: httpx.Client) -> None:
@@ -85,3 +87,33 @@ def test_user_needs_a_key_that_may_read(server: LiveServer, admin: httpx.Client)
     bot_key = admin.post(f"/admin/users/{user['id']}/tokens", params={"scopes": "bot"}).json()["token"]
     assert httpx.get(f"{server.url}/user", headers={"X-API-Key": bot_key}).status_code == 403
     assert httpx.get(f"{server.url}/user").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("GET", "/recordings/1", {}, 404, "not_found"),
+        ("GET", "/recordings/1/media/1/raw", {}, 404, "not_found"),  # the fast path's answer
+        ("GET", "/recordings", {"params": {"limit": "x"}}, 400, "invalid_input"),
+        ("GET", "/recordings", {"params": {"q": "x" * 201}}, 422, "invalid_input"),
+        ("DELETE", "/user", {}, 405, "method_not_allowed"),
+        ("GET", "/no/such/route", {}, 404, "not_found"),
+    ],
+)
+def test_every_error_carries_a_machine_readable_code(
+    api: httpx.Client, method: str, path: str, kwargs: dict, status: int, code: str
+) -> None:
+    answer = api.request(method, path, **kwargs)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["code"] == code
+    assert answer.json()["detail"]
+
+
+def test_a_range_outside_the_file_says_so_in_code_too(api: httpx.Client) -> None:
+    recording = upload(api, WAV, "a.wav").json()
+    media = recording["media_files"][0]
+    answer = api.get(
+        f"/recordings/{recording['id']}/media/{media['id']}/raw", headers={"Range": "bytes=999999-"}
+    )
+    assert answer.status_code == 416
+    assert answer.json()["code"] == "range_not_satisfiable"

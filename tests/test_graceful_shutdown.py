@@ -62,7 +62,7 @@ def _is_shutdown_503(answer: httpx.Response) -> bool:
         answer.status_code == 503
         and answer.headers.get("retry-after", "").isdigit()
         and answer.headers.get("connection") == "close"
-        and answer.json() == {"detail": SHUTTING_DOWN}
+        and answer.json() == {"detail": SHUTTING_DOWN, "code": "shutting_down", "retry_after": 5}
     )
 
 
@@ -132,7 +132,11 @@ def test_a_bot_chunk_on_an_open_keep_alive_connection_after_sigterm_gets_503_ret
     assert answer.status == 503
     assert answer.getheader("retry-after", "").isdigit()
     assert answer.getheader("connection") == "close"
-    assert httpx.Response(503, content=body).json() == {"detail": SHUTTING_DOWN}
+    assert httpx.Response(503, content=body).json() == {
+        "detail": SHUTTING_DOWN,
+        "code": "shutting_down",
+        "retry_after": 5,
+    }
     assert _exit_code(server) == 0
 
 

@@ -67,7 +67,7 @@ def test_any_query_answers_200_and_punctuation_alone_finds_nothing(three: httpx.
 def test_a_query_longer_than_200_characters_is_refused(api: httpx.Client) -> None:
     answer = api.get("/recordings", params={"q": "x" * 201})
     assert answer.status_code == 422
-    assert answer.json() == {"detail": "q must be at most 200 characters (got 201)"}
+    assert answer.json() == {"detail": "q must be at most 200 characters (got 201)", "code": "invalid_input"}
 
 
 def test_search_sees_only_the_users_own_recordings(three: httpx.Client, other_api: httpx.Client) -> None:

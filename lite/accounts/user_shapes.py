@@ -27,7 +27,7 @@ MAX_SECRET = 1024
 class BadRequest(LiteError):
     """What Vexa answers 400 to (changing a user's email)."""
 
-    status_code = 400
+    status_code, code = 400, "bad_request"
 
 
 def user_data(row: Row) -> dict[str, Any]:

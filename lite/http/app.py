@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
@@ -13,8 +13,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from lite.background import BackgroundWork
-from lite.errors import LiteError, StorageUnavailable
-from lite.http.draining import Draining, DrainingApp
+from lite.errors import LiteError
+from lite.http.draining import Draining
+from lite.http.gates import GatedApp
 from lite.http.routes.admin import AdminController
 from lite.http.routes.bot import upload_chunk
 from lite.http.routes.docs_assets import docs_assets_router, docs_render_plugins
@@ -50,14 +51,23 @@ def _bounded_errors(extra: object) -> object:
     ]  # fmt: skip
 
 
-def _lite_error(request: Request, exc: LiteError) -> Response[dict[str, str]]:
+# The `code` of errors Litestar raises itself (validation, routing, body limits), by status.
+HTTP_CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media"}  # fmt: skip
+
+
+def _lite_error(request: Request, exc: LiteError) -> Response[dict[str, object]]:
+    body: dict[str, object] = {"detail": _bounded(exc.detail), "code": exc.code}
     retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        body["retry_after"] = retry_after
     headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return Response({"detail": _bounded(exc.detail)}, status_code=exc.status_code, headers=headers)
+    return Response(body, status_code=exc.status_code, headers=headers)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, object]]:
-    body: dict[str, object] = {"detail": _bounded(str(exc.detail))}
+    code = HTTP_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "invalid_request")
+    body: dict[str, object] = {"detail": _bounded(str(exc.detail)), "code": code}
     if exc.extra:
         body["errors"] = _bounded_errors(exc.extra)
     return Response(body, status_code=exc.status_code, headers=exc.headers or None)
@@ -65,25 +75,13 @@ def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, obje
 
 def _unexpected(request: Request, exc: Exception) -> Response[dict[str, str]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return Response({"detail": "internal server error"}, status_code=500)
-
-
-UNGATED = ("/healthz", "/readyz", "/metrics", "/docs", "/static")  # /metrics: watch a rebuild too
-
-
-def _wait_for_rebuild(services: Services) -> Callable[[Request], Awaitable[None]]:
-    async def gate(request: Request) -> None:
-        path = request.url.path
-        if services.rebuild.running and path != "/" and not path.startswith(UNGATED):
-            raise StorageUnavailable("the index is being rebuilt from storage; try again in a moment")
-
-    return gate
+    return Response({"detail": "internal server error", "code": "internal_error"}, status_code=500)
 
 
 def create_app(services: Services, draining: Draining | None = None) -> WithFastRaw:
     """The ASGI application: Litestar, behind the fast path of the media bytes route, both behind
-    the gate that answers new requests 503 while `draining` is active (the server sets it on SIGTERM;
-    without one given, nothing ever drains)."""
+    the gates (lite.http.gates) that answer 503 while an index rebuild runs or while `draining` is
+    active (the server sets it on SIGTERM; without one given, nothing ever drains)."""
     if draining is None:
         draining = Draining()
 
@@ -128,10 +126,9 @@ def create_app(services: Services, draining: Draining | None = None) -> WithFast
         ],
         state=State({"services": services, "draining": draining}),
         lifespan=[lifespan],
-        before_request=_wait_for_rebuild(services),
         exception_handlers={LiteError: _lite_error, HTTPException: _http_error, Exception: _unexpected},
         openapi_config=openapi,
         request_max_body_size=DEFAULT_MAX_BODY,
         logging_config=None,
     )
-    return DrainingApp(app, services, draining)
+    return GatedApp(app, services, draining)

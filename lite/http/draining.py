@@ -7,21 +7,17 @@ connection or an already open keep-alive one — is answered 503 with `Retry-Aft
 early once no request has been turned away for QUIET_SECONDS: whatever sent traffic has stopped, and
 waiting longer would only delay the exit. Then uvicorn's own graceful shutdown runs (lite.http.server).
 
-The check sits at the ASGI level, in front of Litestar and the /raw fast path: one attribute read per
-request while serving, and a 503 that Litestar's hooks or guards cannot lose (a guard raising on a
-half-closed connection leaves the response unsent).
+The check is one of the gates at the ASGI level, in front of Litestar and the /raw fast path
+(lite.http.gates).
 """
 
 from __future__ import annotations
 
-import json
 from time import monotonic
 
-from litestar import Litestar
 from litestar.types import Receive, Scope, Send
 
-from lite.http.routes.raw_fast import WithFastRaw
-from lite.services import Services
+from lite.http.canned import Canned503
 
 # A load balancer that has stopped sending makes no more requests: half a second without any means
 # the drain has done its work (health probes do not count: the kubelet probes until the end). Short,
@@ -32,13 +28,9 @@ QUIET_SECONDS = 0.5
 RETRY_AFTER_SECONDS = 5
 STILL_ANSWERED = frozenset({"/healthz", "/readyz"})  # liveness stays 200; readiness says "shutting down"
 
-_BODY = json.dumps({"detail": "the server is shutting down: retry on another replica"}).encode()
-_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"content-length", str(len(_BODY)).encode()),
-    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-    (b"connection", b"close"),  # uvicorn closes the connection after it: the client reconnects
-]
+SHUTTING_DOWN = Canned503(
+    "the server is shutting down: retry on another replica", "shutting_down", RETRY_AFTER_SECONDS, close=True
+)
 
 
 class Draining:
@@ -65,21 +57,6 @@ class Draining:
         return now - self.since >= self.max_seconds or now - self.last_turned_away >= QUIET_SECONDS
 
     async def turn_away(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """503 at once, the request body unread: it may be large, and it is not going to be stored."""
+        """503 at once, the request body unread (lite.http.canned)."""
         self.last_turned_away = monotonic()
-        await send({"type": "http.response.start", "status": 503, "headers": _HEADERS})
-        await send({"type": "http.response.body", "body": _BODY})
-
-
-class DrainingApp(WithFastRaw):
-    """The application (Litestar behind the /raw fast path), with new requests turned away while the
-    process drains. Turned-away requests are counted by the same request metrics as the others."""
-
-    def __init__(self, inner: Litestar, services: Services, draining: Draining) -> None:
-        super().__init__(inner, services)
-        self.draining = draining
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.draining.active and scope["type"] == "http" and scope["path"] not in STILL_ANSWERED:
-            return await self.http.measure(self.draining.turn_away, scope, receive, send)
-        await super().__call__(scope, receive, send)
+        await SHUTTING_DOWN(scope, receive, send)

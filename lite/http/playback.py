@@ -41,6 +41,10 @@ class Reply:
     body: AsyncIterator[bytes] | None = None
     content: bytes | None = None  # a small body, read whole
     detail: str | None = None  # for error statuses: the JSON detail
+    code: str | None = None  # and its machine-readable code (lite.errors)
+
+    def error_body(self) -> dict[str, str | None]:
+        return {"detail": self.detail, "code": self.code}
 
 
 def _etag_matches(if_none_match: str, etag: str | None) -> bool:
@@ -74,7 +78,10 @@ async def serve(source: MediaSource, request_headers: Mapping[str, str], head_on
         if parsed is UNSATISFIABLE:
             error_headers = {**MEDIA_HEADERS, "Content-Range": unsatisfied_content_range(size)}
             return Reply(
-                416, error_headers, detail=f"the requested range is outside the file of {size} bytes"
+                416,
+                error_headers,
+                detail=f"the requested range is outside the file of {size} bytes",
+                code="range_not_satisfiable",
             )
         wanted = parsed if isinstance(parsed, ByteRange) else None
 

@@ -50,7 +50,7 @@ CACHE_BYTES = 64 * 1024 * 1024
 
 
 class NoAudioLevels(LiteError):
-    status_code = 422
+    status_code, code = 422, "no_audio_levels"
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,6 @@ async def admin_only(request: Request) -> None:
     before-request hook, not a guard: a guard's refusal went unanswered on a half-closed connection
     (tests/test_hostile_connections.py), this one is answered like any other error."""
     services(request.app.state).auth.check_admin(request.headers.get("x-admin-api-key"))
-    # Litestar runs only the closest layer's before-request hook: the app's own (a partial index
-    # during a rebuild serves nobody, lite.http.app) is run from here.
-    if request.app.before_request is not None:
-        await request.app.before_request(request)
 
 
 def _allow_private(state: State) -> bool:

@@ -35,7 +35,7 @@ async def metrics(request: Request, state: State) -> Response[Any]:
     token = svc.settings.metrics_token
     if token and not _authorized(request, token):
         return Response(
-            {"detail": "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"},
+            {"detail": "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>", "code": "unauthorized"},
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )

@@ -87,10 +87,10 @@ async def _reply(services: Services, scope: Scope, ids: tuple[int, int], token: 
         source = await services.recordings.media_source(user_id, *ids)
         return await playback.serve(source, headers, head_only=scope["method"] == "HEAD")
     except LiteError as exc:
-        return Reply(exc.status_code, {}, detail=exc.detail)
+        return Reply(exc.status_code, {}, detail=exc.detail, code=exc.code)
     except Exception:  # the same answer as the app's handler of unexpected errors
         log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-        return Reply(500, {}, detail="internal server error")
+        return Reply(500, {}, detail="internal server error", code="internal_error")
 
 
 async def _send(reply: Reply, head_only: bool, receive: Receive, send: Send) -> None:
@@ -101,7 +101,7 @@ async def _send(reply: Reply, head_only: bool, receive: Receive, send: Send) -> 
     content = reply.content or b""
     headers = reply.headers
     if reply.detail:  # errors carry the API's JSON shape, encoded as Litestar does
-        content = msgspec.json.encode({"detail": reply.detail})
+        content = msgspec.json.encode(reply.error_body())
         headers = {**headers, "Content-Type": "application/json", "Content-Length": str(len(content))}
     await send(_start(reply.status, headers))
     await send({"type": "http.response.body", "body": b"" if head_only else content})
@@ -121,7 +121,7 @@ class WithFastRaw:
         await self.http.measure(self._route, scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in ("GET", "HEAD") or self.services.rebuild.running:
+        if scope["method"] not in ("GET", "HEAD"):  # (during a rebuild, lite.http.gates answers first)
             return await self.inner(scope, receive, send)
         ids = _ids(scope["path"])
         handled, token = _token(scope["query_string"]) if ids else (False, None)

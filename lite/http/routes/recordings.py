@@ -165,5 +165,5 @@ class RecordingsController(Controller):
             return Response(reply.content, status_code=reply.status, headers=reply.headers)
         if reply.body is not None:
             return Stream(reply.body, status_code=reply.status, headers=reply.headers)
-        content = {"detail": reply.detail} if reply.detail and request.method != "HEAD" else b""
+        content = reply.error_body() if reply.detail and request.method != "HEAD" else b""
         return Response(content, status_code=reply.status, headers=reply.headers)
