@@ -230,12 +230,7 @@ class Recordings:
         raw = raw_path(recording_id, media_row["id"])
         filename = f"{recording_id}_{media_type}.{media_row['format']}"  # Vexa's name for it
         expires = self.settings.presign_seconds
-        url = self.storage.presign(
-            media_row["storage_key"],
-            content_disposition("attachment", filename),
-            media_row["content_type"],
-            expires,
-        )
+        url = self._direct_url(media_row, filename)
         return {
             "url": url or raw,
             "download_url": url or raw,
@@ -248,6 +243,12 @@ class Recordings:
             "duration_seconds": media_row["duration_seconds"],
         }
 
+    def _direct_url(self, media_row: Row, filename: str) -> str | None:
+        """A presigned URL straight to the store (None on local), naming the file as /raw does."""
+        disposition = content_disposition("attachment", filename)
+        key, content_type = media_row["storage_key"], media_row["content_type"]
+        return self.storage.presign(key, disposition, content_type, self.settings.presign_seconds)
+
     async def download(
         self, user_id: int, recording_id: int, media_id: int, raw_token: str | None = None
     ) -> dict[str, Any]:
@@ -258,17 +259,7 @@ class Recordings:
         raw = raw_path(recording_id, media_id)
         expires = self.settings.presign_seconds
         # While a bot still records, no master exists to presign: /raw serves what has arrived.
-        receiving = media_row["state"] == "receiving"
-        url = (
-            None
-            if receiving
-            else self.storage.presign(
-                media_row["storage_key"],
-                content_disposition("attachment", filename),
-                media_row["content_type"],
-                expires,
-            )
-        )
+        url = None if media_row["state"] == "receiving" else self._direct_url(media_row, filename)
         return {
             "url": url or raw,
             "download_url": url or raw,
