@@ -207,9 +207,14 @@ class S3Storage(ConditionalWrites, Storage):
         return read_ahead(read, body.close)
 
     async def read_bytes(self, key: str) -> bytes:
-        body = await self._call(self._get, key=key, start=0, length=None)
+        # GET and read in one worker-thread call: a rebuild reads thousands of small manifests, and
+        # each hand-off between the event loop and a thread costs more than reading one of them.
+        return await self._call(self._read_whole, key=key)
+
+    def _read_whole(self, key: str) -> bytes:
+        body = self._get(key, 0, None)
         try:
-            return await to_thread.run_sync(body.read)
+            return body.read()  # type: ignore[no-any-return]
         finally:
             body.close()
 
