@@ -65,7 +65,7 @@ class Settings:
     finalize_queue_max: int = 10_000
     finalize_wait_ms: int = 0
     # Chunk writes in flight per process; past it a bot is told 503 + Retry-After before its body is read.
-    bot_max_inflight_chunks: int = 64
+    bot_max_inflight_chunks: int = 16
     bot_retry_after_seconds: int = 2
     # minio/s3: unaccounted objects younger than this may be writes in flight on another replica
     reconcile_grace_seconds: float = 3600.0
@@ -167,7 +167,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         finalize_workers=_int(env, "FINALIZE_WORKERS", 2, minimum=1),
         finalize_queue_max=_int(env, "FINALIZE_QUEUE_MAX", 10_000, minimum=1),
         finalize_wait_ms=_int(env, "FINALIZE_WAIT_MS", 0),
-        bot_max_inflight_chunks=_int(env, "BOT_MAX_INFLIGHT_CHUNKS", 64, minimum=1),
+        bot_max_inflight_chunks=_int(env, "BOT_MAX_INFLIGHT_CHUNKS", 16, minimum=1),
         bot_retry_after_seconds=_int(env, "BOT_RETRY_AFTER_SECONDS", 2, minimum=1),
         reconcile_grace_seconds=float(_int(env, "RECONCILE_GRACE_SECONDS", 3600, minimum=0)),
         playback_signing_key=_str(env, "PLAYBACK_SIGNING_KEY"),

@@ -7,6 +7,7 @@ survives a lost middle chunk and holds timestamps that go backwards.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -234,3 +235,15 @@ def test_a_block_whose_timestamp_goes_backwards_is_held_at_the_previous_timestam
     assert len(dts) == sum(1 for _ in audio_packets(bytes(data)))  # nothing dropped
     assert dts == sorted(dts)
     assert dts[10] == dts[9]
+
+
+def test_the_same_chunks_always_assemble_into_the_same_bytes(recording: Recording, tmp_path: Path) -> None:
+    """Two replicas finalizing one session at once store one master: its sha256 must not depend on
+    the run (no random segment UID, no muxer version string)."""
+    _, chunks, _ = recording
+    digests = set()
+    for run in range(2):
+        out = tmp_path / f"master-{run}.webm"
+        assemble_webm([io.BytesIO(c) for c in chunks], out, tmp_path)
+        digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert len(digests) == 1

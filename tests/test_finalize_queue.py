@@ -158,7 +158,7 @@ def test_past_bot_max_inflight_chunks_a_chunk_is_told_to_come_back_after_retry_a
         time.sleep(0.3)  # its headers were read: it has the one place
         refused = post_chunk(api, CHUNKS[1], 0, session="second")
         assert refused.status_code == 503
-        assert refused.headers["retry-after"] == "3"
+        assert 3 <= int(refused.headers["retry-after"]) <= 6  # spread: bots refused together part
         assert "Retry-After" in refused.json()["detail"]
         held.sendall(rest)
         assert held.recv(4096).startswith(b"HTTP/1.1 201")

@@ -106,8 +106,11 @@ def test_an_endpoint_where_nothing_listens_names_the_endpoint_variable(tmp_path:
 
     nowhere = f"http://127.0.0.1:{free_port()}"
     s3 = {"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ENDPOINT": nowhere, **S3_KEYS}
-    env = backend_env("minio", tmp_path, nowhere) if backend == "minio" else {
-        **backend_env("local", tmp_path, None), **s3}
+    env = (
+        backend_env("minio", tmp_path, nowhere)
+        if backend == "minio"
+        else {**backend_env("local", tmp_path, None), **s3}
+    )
     variable = "MINIO_ENDPOINT" if backend == "minio" else "S3_ENDPOINT"
     assert f"unreachable at {nowhere}: check {variable}" in _refusal(env)
 

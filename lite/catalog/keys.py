@@ -29,6 +29,12 @@ def recording_prefix(user_id: int, recording_id: int) -> str:
     return f"recordings/{_check_id(user_id)}/{_check_id(recording_id)}/"
 
 
+def session_claim_key(user_id: int, session_uid: str) -> str:
+    """Which recording a bot session is, on shared storage (lite.sessions.session_claims). Outside
+    recordings/: rebuild, verify, reconcile and import walk that prefix by recording ids only."""
+    return f"sessions/{_check_id(user_id)}/{check_session_uid(session_uid)}.json"
+
+
 def media_name(session_uid: str, media_type: str, fmt: str) -> str:
     """`<session_uid>.<ext>` for audio; other types get their own name so nothing collides."""
     check_session_uid(session_uid)

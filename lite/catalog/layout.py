@@ -4,6 +4,8 @@
     api-keys/<sha256 of key>.json                       {"id","user_id","created_at"}: auth is one GET
     api-key-ids/<key_id>.json                           {"key_hash"}: revocation by id on any replica
     recordings/<user_id>/<recording_id>/manifest.json   the recording and its media files
+    sessions/<user_id>/<session_uid>.json               a bot session's claim (shared storage only):
+                                                        its recording, as a manifest without media
 
 and the manifest's format (compact JSON, sorted keys, versioned).
 """

@@ -5,6 +5,10 @@ Layout (beside the media, on every backend):
     api-keys/<sha256 of key>.json                 {"id","user_id","created_at","scopes","name","expires_at"}
     api-key-ids/<key_id>.json                     {"key_hash"}: revocation by id on any replica
     recordings/<user_id>/<recording_id>/manifest.json   the recording and its media files
+    sessions/<user_id>/<session_uid>.json         which recording a bot session is (shared storage)
+
+Manifests that several replicas may change at once (a bot session's) are changed conditionally:
+lite.catalog.manifest_writes.
 
 Write order: media objects, then the manifest (atomic put), then the index; so anything a rebuild
 or another replica finds through a manifest is complete. Deletes go the other way round.
@@ -24,6 +28,7 @@ from lite.catalog.layout import (
     manifest_key,
     parse_manifest,
 )
+from lite.catalog.manifest_writes import ManifestWrites
 from lite.catalog.parallel import gather_limited
 from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key
 from lite.errors import NotFound
@@ -58,7 +63,7 @@ class RebuildProgress:
         }
 
 
-class Catalog(AccountManifests):
+class Catalog(AccountManifests, ManifestWrites):
     def __init__(self, storage: Storage, index: Index) -> None:
         self.storage = storage
         self.index = index

@@ -33,7 +33,9 @@ _WEBM_CODECS = frozenset({"opus", "vorbis", "vp8", "vp9", "av1"})
 # over HTTP finds it without a request to the end of the file. The muxer writes Cues for audio-only
 # files too (one cue point per cluster), and Duration in the Info element, whenever its output is
 # seekable, which a file path is.
-_MUXER_OPTIONS = {"cues_to_front": "1"}
+# bitexact: no muxer version string or random segment UID, so the same chunks always make the same
+# bytes (two replicas finalizing one session at once store identical masters, one sha256).
+_MUXER_OPTIONS = {"cues_to_front": "1", "fflags": "+bitexact"}
 
 
 def _split(chunks: Iterable[BinaryIO], workdir: Path) -> list[Path]:

@@ -1,9 +1,9 @@
 """The recordings service: what the API does, callable without HTTP.
 
 Order of writes: storage first, then the index, so the index never points at bytes that were not
-written. On delete: the manifest first (nothing brings the recording back), then the index row,
-which lists the recording's objects for deletion in the same step, then the objects; what storage
-fails to delete is tried again in the background until it is clean.
+written. On delete: a bot session's claim (shared storage), the manifest (nothing brings the recording
+back), then the index row, which lists the recording's objects for deletion in the same step, then
+the objects; what storage fails to delete is tried again in the background until it is clean.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from anyio import to_thread
 
 from lite.catalog.index import Index, ListQuery, Row
-from lite.catalog.keys import media_key
+from lite.catalog.keys import media_key, recording_prefix
 from lite.catalog.layout import manifest_key, parse_manifest
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
@@ -31,6 +31,7 @@ from lite.recordings.titles import check_title, content_disposition, download_na
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
 from lite.sessions.locks import SessionLocks
+from lite.sessions.session_claims import release as release_claim
 from lite.storage import Storage, Stored
 
 log = logging.getLogger("lite.recordings")
@@ -158,12 +159,21 @@ class Recordings:
             return await self._delete(user_id, recording_id)
 
     async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
+        row = self.index.get_recording_by_id(recording_id)
+        if row is not None:  # shared storage: a bot session's claim goes before its manifest
+            await release_claim(self.storage, row)  # (lite.sessions.session_claims says why)
         # The manifest goes first: from then on no rebuild or replica brings the recording back.
         await self.catalog.delete_manifest(user_id, recording_id)
         keys = []
         for media_row in self.index.media_for([recording_id]):
             keys += [chunk["storage_key"] for chunk in self.index.chunks_of(media_row["id"])]
             keys.append(media_row["storage_key"])
+        if self.shared:
+            # What other replicas stored that this index has not seen (a chunk, a master just
+            # assembled). Listed after the manifest is gone: whatever lands later is its writer's to
+            # remove, as its conditional manifest write (or check) then fails.
+            keys += [info.key async for info in self.storage.list(recording_prefix(user_id, recording_id))]
+            keys = list(dict.fromkeys(keys))
         # Gone from the index and listed for deletion at once: if storage fails half-way, the rest
         # is deleted in the background (finish_deletes), never left behind or brought back.
         self.index.forget_recording(recording_id, keys, now_iso())

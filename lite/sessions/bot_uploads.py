@@ -7,6 +7,7 @@ replaces the earlier copy. The first chunk of an unseen session creates the reco
 
 from __future__ import annotations
 
+import random
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -16,24 +17,21 @@ from anyio import to_thread
 
 from lite.accounts.bot_auth import BotIdentity, Meeting
 from lite.catalog.index import Index, Row
-from lite.catalog.keys import media_key
+from lite.catalog.manifest_writes import Change, RecordingGone
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, Busy, Conflict, Forbidden, NotFound, TooLarge
 from lite.http.multipart import FilePart
-from lite.ids import new_id
-from lite.media import formats as media
 from lite.sessions.chunk_meta import FIELDS, ChunkMeta
 from lite.sessions.finalize import is_ready
 from lite.sessions.finalize_queue import FinalizeQueue
+from lite.sessions.session_claims import claim, still_claimed
+from lite.sessions.session_rows import REOPENED, answer, chunk_key, new_media, new_recording, with_chunk
 from lite.storage import Storage
 
 SPOOL_IN_MEMORY = 1024 * 1024
-
-
-def chunk_key(master_key: str, seq: int) -> str:
-    return f"{master_key}.chunks/{seq:08d}"
+__all__ = ["BotUploads", "chunk_key"]  # chunk_key: where the tests and tools have imported it from
 
 
 async def _spool(part: FilePart, limit: int) -> tuple[IO[bytes], int]:
@@ -82,7 +80,8 @@ class BotUploads:
             raise Busy(
                 "the server is receiving as many chunks as it takes at once; send this chunk again "
                 "after Retry-After seconds",
-                retry_after=self.settings.bot_retry_after_seconds,
+                # From base to twice base, at random: bots refused together do not all come back together.
+                retry_after=random.randint(base := self.settings.bot_retry_after_seconds, 2 * base),
             )
         self.in_flight += 1
         metrics.chunks_in_flight.inc()
@@ -143,59 +142,90 @@ class BotUploads:
         if not meta.is_final or recording is None or media_row is None:
             if meta.is_final:
                 raise NotFound(f"no {meta.media_type} of session {meta.session_uid!r} to finish")
-            return self._answer(recording, None, meta, "ignored: the chunk is empty")
+            return answer(recording, None, meta, "ignored: the chunk is empty")
         self._check_acceptable(recording, media_row, meta, meeting)
         chunks = self.index.chunks_of(media_row["id"])
         last = max([meta.chunk_seq - 1, *(int(c["seq"]) for c in chunks)])
-        media_rows = self.index.media_for([recording["id"]])
-        for row in media_rows:
-            if row["id"] == media_row["id"]:
-                row["final_seq"] = last
-        await self.catalog.save_manifest(recording, media_rows)
+        await self._save_manifest(recording, with_chunk(media_row, last), fresh=False, written=[])
         self.index.mark_final(media_row["id"], last, now_iso())
         return await self._finish_if_ready(recording, media_row, meta, None)
 
     async def _store(self, user_id: int, meta: ChunkMeta, spool: IO[bytes], meeting: Meeting | None) -> Row:
-        recording = await self._current_recording(user_id, meta.session_uid)
-        media_row = self.index.media_of_type(recording["id"], meta.media_type) if recording else None
-        self._check_acceptable(recording, media_row, meta, meeting)
-
         now = now_iso()
-        new_recording = None if recording else self._new_recording(user_id, meta, meeting, now)
-        recording = recording or new_recording
-        assert recording is not None
-        new_media = None if media_row else self._new_media(user_id, recording["id"], meta, now)
-        media_row = media_row or new_media
+        recording = await self._current_recording(user_id, meta.session_uid)
+        if recording is None:
+            recording = await self._start(user_id, meta, meeting, now)
+        # Not in this index yet: this chunk makes the recording (or joins the one a claim names).
+        fresh = self.index.get_recording_by_id(recording["id"]) is None
+        media_row = None if fresh else self.index.media_of_type(recording["id"], meta.media_type)
+        self._check_acceptable(recording, media_row, meta, meeting)
+        created = None if media_row else new_media(self.storage.backend, user_id, recording["id"], meta, now)
+        media_row = media_row or created
         assert media_row is not None
-        if recording["status"] != "in_progress":  # the new media reopens it until that one is done
-            recording = {**recording, "status": "in_progress", "completed_at": None, "error_message": None}
+        if not fresh and recording["status"] != "in_progress":  # new media reopens it until it is done
+            recording = {**recording, **REOPENED}
             self.index.set_status(recording["id"], "in_progress", now)
 
         # Stored as sent: a chunk is never refused for its bytes (the master says what became of them).
         key = chunk_key(media_row["storage_key"], meta.chunk_seq)
         stored = await self.storage.put_stream(key, _blocks(spool))
-        chunk = {
-            "media_id": media_row["id"],
-            "seq": meta.chunk_seq,
-            "storage_key": key,
-            "size": stored.size,
-            "sha256": stored.sha256,
-            "is_final": int(meta.is_final),
-            "created_at": now,
-        }
-        if new_recording or new_media or meta.is_final:
+        chunk = {"media_id": media_row["id"], "seq": meta.chunk_seq, "storage_key": key, "size": stored.size,
+                 "sha256": stored.sha256, "is_final": int(meta.is_final), "created_at": now}  # fmt: skip
+        if fresh or created or meta.is_final:
             # What a rebuild needs besides the chunk objects: the recording, its media, the final mark.
-            media_rows = self.index.media_for([recording["id"]]) + ([new_media] if new_media else [])
-            for row in media_rows:
-                if meta.is_final and row["id"] == media_row["id"]:
-                    row["final_seq"] = meta.chunk_seq
-            await self.catalog.save_manifest(recording, media_rows)
-        self.index.record_chunk(new_recording, new_media, chunk, now)
+            change = with_chunk(media_row, meta.chunk_seq if meta.is_final else None)
+            await self._save_manifest(recording, change, fresh=fresh, written=[key])
+        if self.shared:
+            media_row = await self._as_stored(recording, meta, key)
+            self.index.record_chunk(None, None, {**chunk, "media_id": media_row["id"]}, now)
+            recording = self.index.get_recording_by_id(recording["id"]) or recording
+        else:
+            self.index.record_chunk(recording if fresh else None, created, chunk, now)
         self.finalizer.metrics.chunk_received(stored.size)  # stored and indexed: acknowledged
-        if self.shared and not new_recording:  # chunks other replicas received count towards "ready"
-            await self.catalog.load_recording(user_id, recording["id"])
-
         return await self._finish_if_ready(recording, media_row, meta, key)
+
+    async def _start(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Row:
+        """A session this index does not know: a new recording, or on shared storage the one the
+        session's claim names (lite.sessions.session_claims), indexed if its manifest is there."""
+        mine = new_recording(user_id, meta, meeting, now)
+        if not self.shared:
+            return mine
+        claimed = await claim(self.storage, mine)
+        if claimed["id"] == mine["id"]:
+            return mine
+        return await self.catalog.load_recording(user_id, claimed["id"]) or claimed
+
+    async def _save_manifest(self, recording: Row, change: Change, fresh: bool, written: list[str]) -> None:
+        """The chunk's change to the manifest, merged with what other replicas wrote. A missing one is
+        created for a new recording, and on a private volume (as before: the index is the only
+        writer's); on shared storage it was deleted, and what this request stored goes too."""
+        user_id, recording_id = recording["user_id"], recording["id"]
+        base = [] if fresh else self.index.media_for([recording_id])
+        create = change(recording, base) if fresh or not self.shared else None
+        try:
+            await self.catalog.update_manifest(user_id, recording_id, change, create=create)
+            # A delete may have come between this request's read of the claim and its manifest write.
+            claimed = not fresh or not self.shared or await still_claimed(self.storage, recording)
+            if not claimed:
+                await self.catalog.delete_manifest(user_id, recording_id)
+                raise RecordingGone(f"recording {recording_id} was deleted")
+        except RecordingGone:
+            await self.catalog.discard_deleted(user_id, recording_id, written)
+            raise RecordingGone(f"recording {recording_id} was deleted; start a new session") from None
+
+    async def _as_stored(self, recording: Row, meta: ChunkMeta, key: str) -> Row:
+        """Shared storage, after the chunk is stored: the recording as storage has it (chunks other
+        replicas received count towards "ready"), and the media row the chunk belongs to."""
+        user_id, recording_id = recording["user_id"], recording["id"]
+        if await self.catalog.load_recording(user_id, recording_id) is None:  # deleted meanwhile
+            await self.catalog.discard_deleted(user_id, recording_id, [key])
+            raise RecordingGone(f"recording {recording_id} was deleted; start a new session")
+        media_row = self.index.media_of_type(recording_id, meta.media_type)
+        if media_row is None or not key.startswith(media_row["storage_key"] + ".chunks/"):
+            # Another replica started this media file in another format at the same instant.
+            await self.storage.delete(key)
+            raise BadInput(f"this session's {meta.media_type} is in another format than {meta.format}")
+        return media_row
 
     async def _finish_if_ready(self, recording: Row, media_row: Row, meta: ChunkMeta, key: str | None) -> Row:
         """A media file whose chunks are all here is due: the queue finalizes it (what makes it due is
@@ -203,20 +233,7 @@ class BotUploads:
         current = self.index.media_of_type(recording["id"], meta.media_type)
         if current is not None and is_ready(current, self.index.chunks_of(current["id"])):
             self.queue.submit(recording["id"])
-        return self._answer(recording, media_row, meta, recording["status"], key)
-
-    @staticmethod
-    def _answer(recording: Row | None, media_row: Row | None, meta: ChunkMeta, status: str,
-                key: str | None = None) -> Row:  # fmt: skip
-        """Vexa's answer; media_file_id on every chunk, as its newest version sends it (v0.10.7 only
-        on the final one, and its bot reads none of it)."""
-        return {
-            "recording_id": recording["id"] if recording else None,
-            "media_file_id": media_row["id"] if media_row else None,
-            "storage_path": key,
-            "status": status,
-            "chunk_seq": meta.chunk_seq,
-        }
+        return answer(recording, media_row, meta, recording["status"], key)
 
     async def _current_recording(self, user_id: int, session_uid: str) -> Row | None:
         """The session's recording as it is now. With shared storage another replica may have started
@@ -252,41 +269,3 @@ class BotUploads:
         final = media_row["final_seq"]
         if final is not None and meta.chunk_seq > final:
             raise BadInput(f"chunk {meta.chunk_seq} comes after the final chunk {final}")
-
-    @staticmethod
-    def _new_recording(user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Row:
-        return {
-            "id": new_id(),
-            "user_id": user_id,
-            "session_uid": meta.session_uid,
-            # The token's meeting is the meeting: Vexa's server ignores the metadata's meeting_id then.
-            "meeting_id": meeting.meeting_id if meeting else meta.meeting_id,
-            "platform": meeting.platform if meeting else None,
-            "native_meeting_id": meeting.native_meeting_id if meeting else None,
-            "error_message": None,
-            "title": meta.title,  # the first chunk's; later chunks do not rename
-            "source": "bot",
-            "status": "in_progress",
-            "created_at": now,
-            "completed_at": None,
-            "updated_at": now,
-        }
-
-    def _new_media(self, user_id: int, recording_id: int, meta: ChunkMeta, now: str) -> Row:
-        return {
-            "id": new_id(),
-            "recording_id": recording_id,
-            "type": meta.media_type,
-            "format": meta.format,
-            "content_type": media.content_type(meta.format, meta.media_type),
-            "storage_backend": self.storage.backend,
-            "storage_key": media_key(user_id, recording_id, meta.session_uid, meta.media_type, meta.format),
-            "file_size_bytes": 0,
-            "duration_seconds": None,
-            "sha256": None,
-            "created_at": now,
-            "updated_at": now,
-            "extra": None,
-            "state": "receiving",
-            "final_seq": None,
-        }

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from anyio import to_thread
 
 from lite.catalog.index import Index, Row
+from lite.catalog.manifest_writes import RecordingGone
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
@@ -28,6 +29,7 @@ from lite.errors import Conflict, LiteError, NotFound
 from lite.media.assemble import Assembled, AssemblyError, assemble_wav, assemble_webm
 from lite.media.probe import probe_sample_rate
 from lite.ops.metrics import Metrics
+from lite.sessions.finished import Finished
 from lite.sessions.locks import SessionLocks
 from lite.sessions.webhooks import Notifier
 from lite.storage import Storage
@@ -112,38 +114,53 @@ class Finalizer:
             return measured["result"]
 
     async def _finalize(self, recording: Row, force: bool) -> str:
-        media_rows = self.index.media_for([recording["id"]])
-        status, error = "in_progress", None
-        for position, media_row in enumerate(media_rows):
+        user_id, recording_id = recording["user_id"], recording["id"]
+        # Read before assembling: its tag is the condition of the manifest write at the end, so a
+        # delete (or a finalize) on another replica meanwhile is noticed, never overwritten.
+        before = await self.catalog.read_manifest(user_id, recording_id)
+        if before is None and self.shared:
+            await self.catalog.discard_deleted(user_id, recording_id, [])
+            return "deleted"
+        media_rows = self.index.media_for([recording_id])
+        assembled: dict[int, Row] = {}
+        error = None
+        for media_row in media_rows:
             chunks = self.index.chunks_of(media_row["id"])
             if media_row["state"] == "receiving" and (force or is_ready(media_row, chunks)):
                 try:
-                    media_rows[position] = await self.assemble_media(media_row, chunks)
+                    assembled[media_row["id"]] = await self.assemble_media(media_row, chunks)
                 except AssemblyError as exc:
                     # Nothing a bot sent is lost: the master is the chunks' bytes in order, the
                     # chunks stay (the recording can be finalized again), and the recording says why.
                     error = f"the {media_row['type']} chunks cannot be assembled as {media_row['format']}"
                     error += f" ({exc}); the file is their bytes joined in order"
-                    log.error("recording %s media %s: %s", recording["id"], media_row["id"], error)
-                    media_rows[position] = await self.assemble_media(media_row, chunks, joined=True)
-                    status = "failed"
-        if status != "failed" and all(m["state"] == "complete" for m in media_rows):
-            status = "completed"
-        now = now_iso()
-        updated = {**recording, "status": status, "updated_at": now, "error_message": error}
-        updated["completed_at"] = now if status == "completed" else None
-        await self.catalog.save_manifest(updated, media_rows)
-        if status == "completed":  # the owner's webhook settings, changed on another replica?
-            await self.catalog.refresh_user(recording["user_id"])
+                    log.error("recording %s media %s: %s", recording_id, media_row["id"], error)
+                    assembled[media_row["id"]] = await self.assemble_media(media_row, chunks, joined=True)
+        change = Finished(assembled, error, now_iso())
+        # On a private volume a missing manifest is written again, as always (only damage removes it).
+        create = None if self.shared else change(recording, media_rows)
+        try:
+            updated, media_rows = await self.catalog.update_manifest(
+                user_id, recording_id, change, known=before, create=create
+            )
+        except RecordingGone:  # deleted on another replica meanwhile: the masters just stored go too
+            await self.catalog.discard_deleted(
+                user_id, recording_id, [m["storage_key"] for m in assembled.values()]
+            )
+            return "deleted"
+        status = updated["status"]
+        if status == "completed" and change.completes:  # the owner's webhook settings, changed elsewhere?
+            await self.catalog.refresh_user(user_id)
         for media_row in media_rows:
             self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
-        self.index.set_status(recording["id"], status, now, error)
+        self.index.set_status(recording_id, status, updated["updated_at"], updated["error_message"])
         if status == "completed":
-            # Queued into the index's outbox right after the status, with nothing awaited between:
-            # only a kill in that instant could complete a recording without its webhook.
-            self.notifier.recording_completed(updated, media_rows)
-            await self._drop_chunks(recording["id"])
-        return status
+            if change.completes:  # once: not again where another replica's finalize completed it first
+                # Queued into the index's outbox right after the status, with nothing awaited between:
+                # only a kill in that instant could complete a recording without its webhook.
+                self.notifier.recording_completed(updated, media_rows)
+            await self._drop_chunks(recording_id)
+        return str(status)
 
     async def retry(self, user_id: int, recording_id: int) -> str:
         """Assemble a failed recording again from the chunks it kept (after a fix, or once its
