@@ -1,22 +1,15 @@
-"""Walking storage in key order, for `verify`, `migrate` and the index rebuild.
+"""Walking storage in key order, for `verify` and `migrate`.
 
 Every backend lists in key order, and so can the index; two such streams are paired by merging, so
 memory stays flat however many recordings there are and each side is read once, a page at a time.
-
-An object store answers a listing page or a small GET in milliseconds to a second, one at a time:
-`prefetched` lists ahead in a task of its own while what was listed is worked on, and `mapped` keeps
-a bounded number of reads in flight, so a walk over many small objects waits for the store's
-throughput rather than for each round trip in turn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -26,7 +19,6 @@ from lite.storage import Storage
 
 A = TypeVar("A")
 B = TypeVar("B")
-R = TypeVar("R")
 T = TypeVar("T")
 # Ids are written without leading zeros; anything else under recordings/ is not a recording's.
 RECORDING_PREFIX = re.compile(r"recordings/([1-9][0-9]*)/([1-9][0-9]*)/")
@@ -115,65 +107,3 @@ class Bounded:
     async def drain(self) -> None:
         running, self.running = self.running, set()
         await asyncio.gather(*running)
-
-
-class _Failed:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_END = object()
-
-
-async def prefetched(items: AsyncIterator[T], depth: int) -> AsyncIterator[T]:
-    """`items` as they were, pulled by a task of its own up to `depth` items ahead of the consumer:
-    a listing fetches its next page while the keys of the page before are being read. An error of
-    `items` is raised where the consumer reached it; leaving early stops (and closes) `items`."""
-    queue: asyncio.Queue[Any] = asyncio.Queue(max(depth, 1))
-
-    async def pump() -> None:
-        try:
-            async for item in items:
-                await queue.put(item)
-        except Exception as exc:
-            await queue.put(_Failed(exc))
-        else:
-            await queue.put(_END)
-
-    task = asyncio.create_task(pump())
-    try:
-        while (item := await queue.get()) is not _END:
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-async def mapped(
-    items: AsyncIterator[T], call: Callable[[T], Awaitable[R]], limit: int
-) -> AsyncIterator[tuple[T, R]]:
-    """(item, await call(item)) for each item, in the items' order, with up to `limit` calls running
-    at once. The first call to fail raises here (the others still running are cancelled), as if the
-    calls had been made one after the other."""
-    running: deque[tuple[T, asyncio.Future[R]]] = deque()
-    try:
-        async for item in items:
-            running.append((item, asyncio.ensure_future(call(item))))
-            if len(running) >= limit:
-                head, future = running.popleft()
-                yield head, await future
-        while running:
-            head, future = running.popleft()
-            yield head, await future
-    finally:
-        for _, future in running:
-            future.cancel()
-        await asyncio.gather(*(future for _, future in running), return_exceptions=True)
