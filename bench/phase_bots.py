@@ -5,20 +5,17 @@ Passing: no errors and p99 under 200 ms."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bots_process import run_bots_process
 from context import RunContext
 from harness import log
-from procstats import CpuMeter, wait_idle
+from procstats import wait_idle
 from servers import LiteServer
 from testfiles import webm_pieces
 
-BENCH_DIR = Path(__file__).resolve().parent
 P99_LIMIT_MS = 200
 INTERVAL_S = 10  # bots.py's default --interval
 
@@ -99,26 +96,9 @@ def bot_step(
     ctx: RunContext, server: LiteServer, key: str, pieces: list[Path], n: int, prefix: str
 ) -> dict[str, Any]:
     """One level: n bots in a bots.py process; its JSON line plus the server's CPU per request."""
-    args = [
-        sys.executable,
-        str(BENCH_DIR / "bots.py"),
-        "--port",
-        str(server.port),
-        "--key",
-        key,
-        "--bots",
-        str(n),
-        "--rounds",
-        str(ctx.plan.bot_rounds),
-        "--pieces",
-        str(pieces[0].parent),
-        "--prefix",
-        prefix,
-    ]
     timeout = ctx.plan.bot_rounds * INTERVAL_S + 60
-    with CpuMeter(server.pid) as cpu:
-        out = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=True)
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["server_cpu_ms_per_request"] = cpu.seconds / result["requests"] * 1000
+    rounds = ["--rounds", str(ctx.plan.bot_rounds)]
+    result, cpu_seconds = run_bots_process(server, key, n, rounds, pieces, prefix, timeout)
+    result["server_cpu_ms_per_request"] = cpu_seconds / result["requests"] * 1000
     result["drain_s"] = wait_idle(server.pid)  # an overloaded step leaves a backlog
     return result

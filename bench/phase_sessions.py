@@ -16,24 +16,20 @@ Results go to results.json under "sessions" and to bench/results/sessions.md.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bots_process import run_bots_process
 from context import RunContext
 from harness import log
-from procstats import CpuMeter
 from servers import LiteServer
 from testfiles import webm_pieces
 
-BENCH_DIR = Path(__file__).resolve().parent
 P99_LIMIT_MS = 250
 INTERVAL_S = 10
 CHUNKS = "3-4"
@@ -130,39 +126,15 @@ def holds(result: dict[str, Any]) -> bool:
 def sessions_step(
     ctx: RunContext, server: LiteServer, key: str, pieces: list[Path], n: int, chunks: str, prefix: str
 ) -> dict[str, Any]:
-    args = [
-        sys.executable,
-        str(BENCH_DIR / "bots.py"),
-        "--port",
-        str(server.port),
-        "--key",
-        key,
-        "--bots",
-        str(n),
-        "--session-chunks",
-        chunks,
-        "--chunk-kb",
-        CHUNK_KB,
-        "--interval",
-        str(INTERVAL_S),
-        "--settle",
-        str(SETTLE_S),
-        "--pieces",
-        str(pieces[0].parent),
-        "--prefix",
-        prefix,
-    ]
+    options = ["--session-chunks", chunks, "--chunk-kb", CHUNK_KB, "--interval", str(INTERVAL_S)]
+    options += ["--settle", str(SETTLE_S)]
     k_max = int(chunks.partition("-")[2] or chunks)
     # the load, the longest honoured Retry-After chains, and the settling
     timeout = INTERVAL_S * (k_max + 1) + 120 + SETTLE_S + 60
     load_before = os.getloadavg()
-    with CpuMeter(server.pid) as cpu:
-        out = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-    if out.returncode != 0:
-        raise RuntimeError(f"bots.py exited with {out.returncode}: {out.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["server_cpu_s"] = cpu.seconds
-    result["server_cpu_ms_per_chunk"] = cpu.seconds / max(1, result["accepted"]) * 1000
+    result, cpu_seconds = run_bots_process(server, key, n, options, pieces, prefix, timeout)
+    result["server_cpu_s"] = cpu_seconds
+    result["server_cpu_ms_per_chunk"] = cpu_seconds / max(1, result["accepted"]) * 1000
     result["loadavg"] = [load_before[0], os.getloadavg()[0]]
     return result
 

@@ -35,6 +35,7 @@ def proc(tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
         "LOCAL_STORAGE_FSYNC": "true",  # an acknowledged chunk is on disk, as in production
         "SHUTDOWN_DRAIN_SECONDS": str(DRAIN),
         "SHUTDOWN_TIMEOUT_SECONDS": str(TIMEOUT),
+        "BOT_RETRY_AFTER_SECONDS": "1",  # 30 bots at once pass BOT_MAX_INFLIGHT_CHUNKS: they come back
     }
     server = ServerProcess(env, tmp_path / "server.log")
     try:
@@ -209,6 +210,9 @@ class Bot:
                 except httpx.HTTPError as exc:
                     self.outcome = f"error: {exc!r}"
                     return
+                if answer.status_code == 503 and answer.json().get("code") == "busy":
+                    time.sleep(int(answer.headers["retry-after"]))  # admission: the same chunk again
+                    continue
                 if answer.status_code != 201:
                     shutting_down = _is_shutdown_503(answer)
                     self.outcome = "503" if shutting_down else f"{answer.status_code} {answer.text}"

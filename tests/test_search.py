@@ -55,7 +55,24 @@ def test_search_matches_title_meeting_id_and_session_uid(
 
 @pytest.mark.parametrize(
     "q",
-    ['"', "'", "*", "(", "AND", "OR NOT", "NEAR(a b)", "title:x", '"unclosed', "a*b^c", "-", "🙂", "\x00"],
+    [
+        '"',
+        "'",
+        "*",
+        "(",
+        "AND",
+        "OR NOT",
+        "NEAR(a b)",
+        "title:x",
+        '"unclosed',
+        "a*b^c",
+        "-",
+        "🙂",
+        "\x00",
+        "0\x00",
+        "a\x00b",
+        "x\x1fy",
+    ],
 )
 def test_any_query_answers_200_and_punctuation_alone_finds_nothing(three: httpx.Client, q: str) -> None:
     answer = three.get("/recordings", params={"q": q})

@@ -37,8 +37,10 @@ class ListQuery:
 def search_terms(q: str) -> str | None:
     """The user's words as an FTS5 query that cannot be a syntax error: each word a quoted string
     (quotes doubled) with `*` for a prefix match, all required. Words without a letter or digit
-    match nothing the tokenizer keeps, so they are left out; None when no word is left."""
-    words = [w for w in q.split() if any(c.isalnum() for c in w)][:MAX_SEARCH_WORDS]
+    match nothing the tokenizer keeps, so they are left out; None when no word is left. Control
+    characters separate words: a NUL would end the query string inside SQLite (a syntax error)."""
+    printable = "".join(c if c.isprintable() else " " for c in q)
+    words = [w for w in printable.split() if any(c.isalnum() for c in w)][:MAX_SEARCH_WORDS]
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
 
 
