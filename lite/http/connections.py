@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lite.config import ConnectionLimits
+from lite.http import zero_copy
 
 MAX_REQUEST_HEAD = 64 * 1024
 SWEEP_SECONDS = 1.0
@@ -90,7 +91,10 @@ class GuardedHttpTools(HttpToolsProtocol):
             raise ValueError("request head too large")  # httptools turns this into a 400 answer
         self._in_head = False
         self._phase, self._since = "body", time.monotonic()
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:  # (not an upgrade): a new request's cycle
+            zero_copy.offer(self.scope, self.cycle)
 
     def on_body(self, body: bytes) -> None:
         self._since = time.monotonic()

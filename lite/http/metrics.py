@@ -13,10 +13,12 @@ from time import perf_counter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
+from lite.http.zero_copy import EXTENSION as ZERO_COPY
 from lite.ops.metrics import Metrics
 
 RAW_ROUTE = "/recordings/{recording_id}/media/{media_id}/raw"
 UNMATCHED = "unmatched"  # no route matched (404, 405): the path itself would be an unbounded label
+BODY_MESSAGES = frozenset({"http.response.body", ZERO_COPY})  # a file sent with sendfile carries "count"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -64,9 +66,9 @@ class HttpMetrics:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 raw = scope.get("path_template") == RAW_ROUTE  # routed by now
-            elif message["type"] == "http.response.body":
+            elif message["type"] in BODY_MESSAGES:
                 if raw:
-                    sent += len(message.get("body", b""))
+                    sent += message["count"] if "count" in message else len(message.get("body", b""))
                 if not message.get("more_body", False) and not done:
                     finish()
             await send(message)

@@ -1,14 +1,16 @@
 """Serving a media file's bytes: conditional requests, Range, and the headers players rely on.
 
 Pure decisions on top of lite.http.ranges over a MediaSource (a stored master file, or the chunks of a
-recording still in progress); the route only turns a Reply into a response.
+recording still in progress); the Reply sends itself (lite.http.media_reply).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
+from lite.http.media_reply import FileSlice, Reply
 from lite.http.ranges import UNSATISFIABLE, ByteRange, if_range_allows, parse_range, unsatisfied_content_range
 from lite.recordings.titles import content_disposition
 
@@ -32,19 +34,7 @@ class MediaSource:
     filename: str
     open: Callable[[int, int], Awaitable[AsyncIterator[bytes]]]  # (start, length) -> bytes
     read: Callable[[int, int], Awaitable[bytes]] | None = None  # (start, length) -> all of them at once
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: AsyncIterator[bytes] | None = None
-    content: bytes | None = None  # a small body, read whole
-    detail: str | None = None  # for error statuses: the JSON detail
-    code: str | None = None  # and its machine-readable code (lite.errors)
-
-    def error_body(self) -> dict[str, str | None]:
-        return {"detail": self.detail, "code": self.code}
+    local_file: Callable[[], BinaryIO | None] | None = None  # the bytes as an open local file, if so
 
 
 def _etag_matches(if_none_match: str, etag: str | None) -> bool:
@@ -57,7 +47,10 @@ def _etag_matches(if_none_match: str, etag: str | None) -> bool:
     return etag in tags
 
 
-async def serve(source: MediaSource, request_headers: Mapping[str, str], head_only: bool) -> Reply:
+async def serve(
+    source: MediaSource, request_headers: Mapping[str, str], head_only: bool, zero_copy: bool = False
+) -> Reply:
+    """The answer to a read of `source`; `zero_copy`: the server sends local files with sendfile."""
     size = source.size
     headers = {
         **MEDIA_HEADERS,
@@ -93,6 +86,10 @@ async def serve(source: MediaSource, request_headers: Mapping[str, str], head_on
     headers["Content-Length"] = str(length)
     if head_only:
         return Reply(status, headers)
+    if zero_copy and source.local_file is not None and length:
+        local = source.local_file()
+        if local is not None:
+            return Reply(status, headers, file=FileSlice(local, start, length))
     if source.read is not None and length <= SMALL_BODY:
         return Reply(status, headers, content=await source.read(start, length))
     return Reply(status, headers, body=await source.open(start, length))

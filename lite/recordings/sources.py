@@ -33,6 +33,7 @@ def master_source(storage: Storage, media_row: Row, filename: str) -> MediaSourc
 
     return MediaSource(
         read=read_range,
+        local_file=lambda: storage.local_file(media_row["storage_key"]),
         size=int(media_row["file_size_bytes"]),
         etag=f'"{sha[:32]}"' if sha else None,
         last_modified=http_date(media_row["updated_at"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import quote
 
 from lite.catalog.keys import media_name
@@ -55,6 +56,7 @@ def check_title(value: object) -> str:
     return title
 
 
+@lru_cache(maxsize=4096)  # every Range of a file names it again: the same few names, over and over
 def download_name(title: str | None, session_uid: str, media_type: str, fmt: str) -> str:
     """`<title>.<ext>` when the recording has a title, else the stored object's own name."""
     safe = " ".join(_UNSAFE_IN_NAME.sub(" ", title).split()).strip(". ") if title else ""
@@ -70,6 +72,7 @@ def ascii_name(filename: str) -> str:
     return "recording" + (plain[plain.rfind(".") :] if "." in plain else "")
 
 
+@lru_cache(maxsize=4096)
 def content_disposition(kind: str, filename: str) -> str:
     """`inline; filename="…"` and, for a non-ASCII name, `filename*=UTF-8''…` (RFC 6266, 5987):
     browsers use the UTF-8 form, old clients the ASCII one; the header stays latin-1 safe."""

@@ -112,6 +112,11 @@ class Storage(ABC):
     def open_seekable(self, key: str) -> BinaryIO:
         """A blocking, seekable reader (media probing); on object storage each read is a ranged GET."""
 
+    def local_file(self, key: str) -> BinaryIO | None:
+        """The object as an open local file, for the server to send with sendfile(2); None where
+        objects are not files (object storage). Called on the event loop: it must not wait long."""
+        return None
+
     @abstractmethod
     async def stat(self, key: str) -> ObjectInfo: ...
 

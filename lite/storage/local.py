@@ -29,6 +29,7 @@ READ_BLOCK = 4 * 1024 * 1024
 WRITE_BLOCK = 1024 * 1024
 RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)  # Linux: read only what is cached
 TEMP_MARK = ".part-"
+RESOLVED_PATHS = 10_000
 
 
 def _blocks_of(f: BinaryIO, length: int | None) -> Callable[[], bytes]:
@@ -57,14 +58,21 @@ class LocalStorage(LocalConditional, Storage):
     def __init__(self, root: Path, fsync: bool = True) -> None:
         self.root = root.resolve()
         self.fsync = fsync
+        self._resolved: dict[str, Path] = {}  # key -> its checked path (no symlinks are made under root)
         # Temp names carry this process's token, so leftovers of a killed process can be told apart.
         self.temp_mark = f"{TEMP_MARK}{secrets.token_hex(4)}-"
 
     def _path(self, key: str) -> Path:
+        path = self._resolved.get(key)
+        if path is not None:  # resolving costs an lstat per folder, on every Range a player asks for
+            return path
         path = (self.root / key).resolve()
         # Keys are validated upstream; this is the last line of defence against traversal.
         if not path.is_relative_to(self.root) or path == self.root:
             raise NotFound("no such object")
+        if len(self._resolved) >= RESOLVED_PATHS:
+            self._resolved.clear()
+        self._resolved[key] = path
         return path
 
     async def _write(self, key: str, chunks: AsyncIterator[bytes]) -> None:
@@ -107,9 +115,9 @@ class LocalStorage(LocalConditional, Storage):
         if self.fsync:
             _fsync_dir(path.parent)
 
-    def _open(self, key: str) -> BinaryIO:
+    def _open(self, key: str, buffering: int = -1) -> BinaryIO:
         try:
-            return open(self._path(key), "rb")
+            return open(self._path(key), "rb", buffering=buffering)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise NotFound("no such object") from None
         except OSError as exc:
@@ -120,6 +128,9 @@ class LocalStorage(LocalConditional, Storage):
 
     def open_seekable(self, key: str) -> BinaryIO:
         return self._open(key)
+
+    def local_file(self, key: str) -> BinaryIO:
+        return self._open(key, buffering=0)  # sendfile reads the descriptor: no buffer to allocate
 
     async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         f = await to_thread.run_sync(self._open, key)

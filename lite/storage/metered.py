@@ -20,7 +20,7 @@ from lite.storage.base import ObjectInfo, Storage, Stored, Tagged
 T = TypeVar("T")
 OPERATIONS = (
     "put_stream", "put_bytes", "open_read", "read_range", "read_bytes", "open_sync", "open_seekable",
-    "stat", "delete", "list", "list_dirs", "check", "get_tagged", "put_new", "put_replacing",
+    "local_file", "stat", "delete", "list", "list_dirs", "check", "get_tagged", "put_new", "put_replacing",
 )  # fmt: skip
 
 
@@ -134,6 +134,9 @@ class MeteredStorage(Storage):
 
     def open_seekable(self, key: str) -> BinaryIO:
         return self._timed_sync("open_seekable", lambda: self.inner.open_seekable(key))
+
+    def local_file(self, key: str) -> BinaryIO | None:
+        return self._timed_sync("local_file", lambda: self.inner.local_file(key))
 
     async def stat(self, key: str) -> ObjectInfo:
         return await self._timed("stat", lambda: self.inner.stat(key))

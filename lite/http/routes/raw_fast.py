@@ -12,22 +12,18 @@ OpenAPI document.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qsl
 
-import msgspec
 from litestar import Litestar
 from litestar.datastructures import Headers
 from litestar.types import Receive, Scope, Send
 
 from lite.errors import LiteError
-from lite.http import playback
+from lite.http import playback, zero_copy
+from lite.http.media_reply import Reply
 from lite.http.metrics import RAW_ROUTE, HttpMetrics
-from lite.http.playback import Reply
 from lite.http.routes.deps import reader_of
 from lite.services import Services
 
@@ -55,56 +51,17 @@ def _token(query_string: bytes) -> tuple[bool, str | None]:
     return False, None
 
 
-def _start(status: int, headers: dict[str, str]) -> dict[str, Any]:
-    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-    return {"type": "http.response.start", "status": status, "headers": raw}
-
-
-async def _stream(body: AsyncIterator[bytes], receive: Receive, send: Send) -> None:
-    """Send blocks until the end, or until the client hangs up (uvicorn then drops what is sent
-    silently, so without watching for the disconnect a cancelled download would read on)."""
-
-    async def hung_up() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    watcher = asyncio.ensure_future(hung_up())
-    try:
-        async for block in body:
-            if watcher.done():
-                return
-            await send({"type": "http.response.body", "body": block, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-    finally:
-        watcher.cancel()
-        await body.aclose()  # type: ignore[attr-defined]
-
-
 async def _reply(services: Services, scope: Scope, ids: tuple[int, int], token: str | None) -> Reply:
     headers = Headers.from_scope(scope)
     try:
         user_id = await reader_of(services, headers, token, *ids)
         source = await services.recordings.media_source(user_id, *ids)
-        return await playback.serve(source, headers, head_only=scope["method"] == "HEAD")
+        return await playback.serve(source, headers, scope["method"] == "HEAD", zero_copy.offered(scope))
     except LiteError as exc:
         return Reply(exc.status_code, {}, detail=exc.detail, code=exc.code)
     except Exception:  # the same answer as the app's handler of unexpected errors
         log.exception("unhandled error on %s %s", scope["method"], scope["path"])
         return Reply(500, {}, detail="internal server error", code="internal_error")
-
-
-async def _send(reply: Reply, head_only: bool, receive: Receive, send: Send) -> None:
-    if reply.body is not None:
-        await send(_start(reply.status, reply.headers))
-        await _stream(reply.body, receive, send)
-        return
-    content = reply.content or b""
-    headers = reply.headers
-    if reply.detail:  # errors carry the API's JSON shape, encoded as Litestar does
-        content = msgspec.json.encode(reply.error_body())
-        headers = {**headers, "Content-Type": "application/json", "Content-Length": str(len(content))}
-    await send(_start(reply.status, headers))
-    await send({"type": "http.response.body", "body": b"" if head_only else content})
 
 
 class WithFastRaw:
@@ -129,4 +86,4 @@ class WithFastRaw:
             return await self.inner(scope, receive, send)
         scope["path_template"] = RAW_ROUTE  # the route's label, as Litestar's router would set it
         reply = await _reply(self.services, scope, ids, token)
-        await _send(reply, scope["method"] == "HEAD", receive, send)
+        await reply(scope, receive, send)
