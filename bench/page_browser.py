@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))  # after bench/, so only `tests` comes from here
 
-from tests.mediarecorder import CHROMIUM  # noqa: E402
-from tests.mediarecorder import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS  # noqa: E402
+from tests.chromiumkit import CHROMIUM  # noqa: E402
+from tests.chromiumkit import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS  # noqa: E402
 
 # The tests' flags less the autoplay permission their recorder needs: the page plays nothing by itself.
 CHROMIUM_ARGS = [arg for arg in TEST_CHROMIUM_ARGS if not arg.startswith("--autoplay-policy")]

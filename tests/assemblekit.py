@@ -16,7 +16,7 @@ from typing import BinaryIO
 import pytest
 
 from lite.media.assemble import Assembled, assemble_wav, assemble_webm
-from tests.mediarecorder import record
+from tests.mediakit import record
 
 SECONDS = 6.0
 KINDS = ["audio", "video"]

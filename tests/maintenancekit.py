@@ -25,7 +25,7 @@ from lite.config import Settings
 from lite.http.multipart import FilePart
 from lite.services import Services, build_services
 from lite.storage import Storage
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.procserver import ROOT
 
 WAV = wav_bytes(1.0)  # 32 KB

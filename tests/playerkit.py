@@ -21,8 +21,9 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.chromiumkit import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import LiveServer, new_user_key
-from tests.mediarecorder import CHROMIUM, CHROMIUM_ARGS, wav_bytes
+from tests.mediakit import wav_bytes
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

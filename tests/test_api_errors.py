@@ -7,7 +7,7 @@ import pytest
 
 from tests import rawhttp
 from tests.conftest import LiveServer
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.test_api_recordings import upload
 
 WAV = wav_bytes(0.5)

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 
 WAV = wav_bytes(1.0)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lite.media.assemble import probe_duration
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 
 from lite.media.assemble import Assembled, assemble_wav, probe_duration
 from tests.assemblekit import assemble_to_bytes, read_wave, streams, wav_file
-from tests.mediarecorder import pcm_samples, wav_bytes
+from tests.mediakit import pcm_samples, wav_bytes
 
 
 def riff_chunk(chunk_id: bytes, payload: bytes) -> bytes:

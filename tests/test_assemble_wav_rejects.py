@@ -12,7 +12,7 @@ import pytest
 
 from lite.media.assemble import AssemblyError, assemble_wav
 from tests.assemblekit import streams, wav_file
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 
 from lite.media.assemble import AssemblyError, assemble_wav
 from tests.assemblekit import assemble_to_bytes, read_wave, wav_file
-from tests.mediarecorder import pcm_samples, wav_bytes
+from tests.mediakit import pcm_samples, wav_bytes
 
 
 class Trickle:

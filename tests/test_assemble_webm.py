@@ -27,7 +27,7 @@ from tests.assemblekit import (
     fixture_recording,  # noqa: F401 - a fixture
     streams,
 )
-from tests.mediarecorder import record
+from tests.mediakit import record
 
 pytestmark = pytest.mark.browser
 

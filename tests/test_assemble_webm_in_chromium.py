@@ -18,7 +18,7 @@ from tests.assemblekit import (
     fixture_masters,  # noqa: F401 - a fixture
     fixture_recording,  # noqa: F401 - a fixture
 )
-from tests.mediarecorder import chromium_page, play_in_chromium, serve_directory
+from tests.chromiumkit import chromium_page, play_in_chromium, serve_directory
 
 pytestmark = pytest.mark.browser
 

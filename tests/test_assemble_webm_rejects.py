@@ -16,7 +16,7 @@ from tests.assemblekit import (
     fixture_recording,  # noqa: F401 - a fixture
     streams,
 )
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 
 
 @pytest.mark.browser

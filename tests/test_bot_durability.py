@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from lite.config import load_settings
+from tests.chromiumkit import chromium_page, play_in_chromium, serve_directory
 from tests.conftest import ADMIN_TOKEN, LiveServer, new_user_key, start_server
-from tests.mediarecorder import chromium_page, play_in_chromium, record_chunks, serve_directory
+from tests.mediakit import record_chunks
 from tests.procserver import ServerProcess
 from tests.test_bot_upload import pcm_of, raw_of, send_chunk, wav_chunks
 from tests.vexabot import VexaBot, mint_meeting_token

@@ -18,7 +18,7 @@ import pytest
 
 from lite.config import load_settings
 from tests.conftest import LiveServer, new_user_key, start_server
-from tests.mediarecorder import record_chunks, wav_bytes
+from tests.mediakit import record_chunks, wav_bytes
 
 UPLOAD = "/internal/recordings/upload"
 

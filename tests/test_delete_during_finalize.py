@@ -15,7 +15,7 @@ from lite.config import Settings
 from lite.errors import LiteError, NotFound
 from lite.services import Services, build_services
 from tests.maintenancekit import fixture_backend, send_chunk  # noqa: F401 - a fixture (local, s3)
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 
 pytestmark = pytest.mark.anyio
 ROUNDS = 12

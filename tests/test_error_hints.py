@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.test_api_recordings import upload
 
 WAV = wav_bytes(0.2)

@@ -23,7 +23,7 @@ from lite.services import Services, build_services
 from lite.sessions import finalize_queue
 from tests.conftest import ADMIN_TOKEN, LiveServer, new_user_key, start_server
 from tests.maintenancekit import fixture_backend, send_chunk  # noqa: F401 - a fixture (local, s3)
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.test_bot_upload import UPLOAD
 from tests.test_bot_upload import send_chunk as post_chunk
 

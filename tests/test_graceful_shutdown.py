@@ -19,7 +19,7 @@ import pytest
 
 from lite.config import ConfigError, load_settings
 from tests.conftest import ADMIN_TOKEN, backend_env, new_user_key
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.procserver import ServerProcess
 from tests.test_bot_upload import UPLOAD, send_chunk
 

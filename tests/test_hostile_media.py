@@ -18,7 +18,7 @@ from lite.errors import UnsupportedMedia
 from lite.media import waveform
 from lite.media.opening import open_media
 from lite.media.probe import probe_duration
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.test_api_recordings import upload
 from tests.test_bot_upload import UPLOAD
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

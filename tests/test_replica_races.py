@@ -28,7 +28,7 @@ from lite.errors import LiteError
 from lite.http.multipart import FilePart
 from lite.services import Services, build_services
 from tests.conftest import ADMIN_TOKEN, backend_env, new_user_key
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.procserver import ServerProcess
 from tests.test_bot_upload import send_chunk
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from lite.catalog.index import Index, ListQuery
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.test_api_recordings import upload
 
 WAV = wav_bytes(0.2)

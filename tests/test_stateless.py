@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, new_user_key
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.procserver import ROOT, ServerProcess
 from tests.test_api_recordings import upload
 from tests.test_bot_upload import send_chunk, wav_chunks

@@ -12,7 +12,7 @@ import pytest
 
 from lite.config import load_settings
 from tests.conftest import LiveServer, new_user_key, start_server
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.test_api_recordings import upload
 from tests.test_bot_upload import send_chunk
 from tests.test_stateless import forget_everything_but_storage

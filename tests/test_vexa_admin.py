@@ -16,7 +16,7 @@ import pytest
 
 from lite.catalog.quarantine import parse_api_key, parse_user
 from tests.conftest import ADMIN_TOKEN, LiveServer
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.procserver import ServerProcess
 from tests.test_api_recordings import upload
 from tests.test_bot_upload import send_chunk

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import VEXA_ADMIN_TOKEN as ADMIN_TOKEN
 from tests.conftest import VEXA_INTERNAL as INTERNAL
 from tests.conftest import LiveServer
-from tests.mediarecorder import record_chunks, wav_bytes
+from tests.mediakit import record_chunks, wav_bytes
 from tests.test_bot_upload import pcm_of
 from tests.vexabot import VexaBot, mint_meeting_token
 

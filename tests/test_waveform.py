@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lite.media.waveform import NoAudioLevels, fold, window_peaks
-from tests.mediarecorder import pcm_samples, wav_bytes
+from tests.mediakit import pcm_samples, wav_bytes
 from tests.test_api_recordings import upload
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.playerkit import DESKTOP, Page, speechy_wav, upload
 
 pytestmark = pytest.mark.browser

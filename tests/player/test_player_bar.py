@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.playerkit import (
     DESKTOP,
     PHONE,

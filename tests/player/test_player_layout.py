@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.playerkit import (
     DESKTOP,
     PHONE,

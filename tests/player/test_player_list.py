@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.playerkit import (
     Page,
     speechy_wav,

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import new_user_key
-from tests.mediarecorder import wav_bytes
+from tests.mediakit import wav_bytes
 from tests.playerkit import Page, upload
 
 pytestmark = pytest.mark.browser
