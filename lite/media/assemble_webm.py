@@ -146,38 +146,49 @@ class _Writer:
         self.written = 0
 
     def copy(self, inp: av.container.InputContainer, sources: list[av.stream.Stream], segment: int) -> None:
-        position = {s.index: n for n, s in enumerate(sources)}
+        # The per-packet loop is most of a finalize's CPU (a 10 s chunk holds ~500 Opus packets), and
+        # it holds the GIL the event loop needs: what is per stream is looked up once, not per packet.
+        # (No packet.time_base per packet: each read makes a Fraction. A packet's is its stream's.)
+        streams = {
+            s.index: (n, self.targets[n], float(s.time_base)) for n, s in enumerate(sources) if s.time_base
+        }
+        shifts: dict[int, int] = {}
         start: float | None = None
         self.offset = self.end
         written_before = self.written
+        last_dts, mux = self.last_dts, self.out.mux_one
         try:
             for packet in inp.demux(sources):
-                if packet.dts is None or packet.time_base is None:
-                    continue  # the flush packet at the end, or a block without a timestamp
-                base = float(packet.time_base)
+                dts = packet.dts
+                stream = streams.get(packet.stream_index)
+                if dts is None or stream is None:
+                    continue  # the flush packet at the end, a block without a timestamp or time base
+                index, target, base = stream
                 if start is None:
-                    start = packet.dts * base
-                shift = round((self.offset - start) / base)
-                packet.dts += shift
-                packet.pts = packet.pts + shift if packet.pts is not None else packet.dts
-                self._mux(packet, position[packet.stream.index], base)
+                    start = dts * base
+                shift = shifts.get(index)
+                if shift is None:
+                    shift = shifts[index] = round((self.offset - start) / base)
+                pts = packet.pts
+                dts += shift
+                pts = pts + shift if pts is not None else dts
+                previous = last_dts.get(index)
+                if previous is not None and dts < previous:
+                    # Muxers reject timestamps that go backwards; hold them at the last one.
+                    pts, dts = pts + (previous - dts), previous
+                packet.dts, packet.pts = dts, pts
+                last_dts[index] = dts
+                end = (pts + (packet.duration or 0)) * base
+                if end > self.end:
+                    self.end = end
+                packet.stream = target
+                mux(packet)
+                self.written += 1
         except av.error.FFmpegError as exc:
             # A damaged tail (a lost chunk, a cut upload): keep what was readable before it.
             if self.written == written_before:
                 raise AssemblyError(f"segment {segment + 1} cannot be read as WebM ({_reason(exc)})") from exc
             log.warning("stopped reading a damaged segment after %d packets: %s", self.written, exc)
-
-    def _mux(self, packet: av.Packet, index: int, base: float) -> None:
-        previous = self.last_dts.get(index)
-        if previous is not None and packet.dts < previous:
-            # Muxers reject timestamps that go backwards; hold them at the last one.
-            lag = previous - packet.dts
-            packet.dts, packet.pts = previous, (packet.pts if packet.pts is not None else previous) + lag
-        self.last_dts[index] = packet.dts
-        self.end = max(self.end, (packet.pts + (packet.duration or 0)) * base)
-        packet.stream = self.targets[index]
-        self.out.mux(packet)
-        self.written += 1
 
 
 def _reason(exc: Exception) -> str:
