@@ -1,9 +1,9 @@
 """migrate: copying everything to another backend, in order, checked, and again after changes.
 
 A dry run writes nothing; media that fails its manifest checksum is not copied; users come before
-keys and each manifest after its media; a second run removes what the source deleted since and
-leaves alone objects it did not write; the storage being read is refused as a target. Progress is a
-bar on a terminal and plain lines elsewhere.
+keys and each manifest after its media, and a bot session's claim after its recording; a second
+run removes what the source deleted since and leaves alone objects it did not write; the storage
+being read is refused as a target. Progress is a bar on a terminal and plain lines elsewhere.
 """
 
 from __future__ import annotations
@@ -58,6 +58,23 @@ async def migrate(store: Store, target: Storage, journal: Path) -> Summary:
     return summary
 
 
+async def local_target(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Storage, list[str]]:
+    """A local target, and the keys written to it in the order they were written."""
+    env = {"LOCAL_STORAGE_DIR": str(tmp_path / "target"), "LOCAL_STORAGE_FSYNC": "false"}
+    target = await open_storage(target_settings(store.services.settings, "local", env))
+    written: list[str] = []
+    write = target._write
+
+    async def record(key: str, chunks: AsyncIterator[bytes]) -> None:
+        await write(key, chunks)
+        written.append(key)
+
+    monkeypatch.setattr(target, "_write", record)
+    return target, written
+
+
 async def keys_in(storage: Storage) -> list[str]:
     return [info.key for prefix in PREFIXES async for info in storage.list(prefix)]
 
@@ -84,24 +101,32 @@ async def test_migrate_writes_users_before_keys_and_each_manifest_after_its_medi
 ) -> None:
     await store.services.auth.create_key(store.user_id)
     await send_chunk(store.services, store.user_id, WAV, "live", 0, final=False)
-    env = {"LOCAL_STORAGE_DIR": str(tmp_path / "target"), "LOCAL_STORAGE_FSYNC": "false"}
-    target = await open_storage(target_settings(store.services.settings, "local", env))
-    written: list[str] = []
-    write = target._write
-
-    async def record(key: str, chunks: AsyncIterator[bytes]) -> None:
-        await write(key, chunks)
-        written.append(key)
-
-    monkeypatch.setattr(target, "_write", record)
+    target, written = await local_target(tmp_path, store, monkeypatch)
     summary = await migrate(store, target, tmp_path / "journal")
-    # a user, a key (2 objects), 3 media with their manifests, a receiving recording's chunk and manifest
-    assert summary.copied == len(written) == 11
+    # a user, a key (2 objects), 3 media with their manifests, a receiving recording's chunk, its
+    # manifest and its session's claim (shared storage)
+    assert summary.copied == len(written) == 12
     assert [key.split("/")[0] for key in written[:3]] == ["users", "api-key-ids", "api-keys"]
     for n, key in enumerate(written):
         if key.endswith("/manifest.json"):
             prefix = key.removesuffix("manifest.json")
             assert all(not other.startswith(prefix) for other in written[n + 1 :]), key
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", ["s3"])
+async def test_migrate_copies_a_bot_sessions_claim_after_the_recording_it_names(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On shared storage a session's claim says which recording it is; a bucket moved without it
+    would let the session's next chunk start a second recording."""
+    await send_chunk(store.services, store.user_id, WAV, "live", 0, final=False)
+    target, written = await local_target(tmp_path, store, monkeypatch)
+    await migrate(store, target, tmp_path / "journal")
+    claims = [key for key in written if key.startswith("sessions/")]
+    assert claims == [f"sessions/{store.user_id}/live.json"]
+    manifests = [n for n, key in enumerate(written) if key.endswith("/manifest.json")]
+    assert written.index(claims[0]) > max(manifests)
 
 
 @pytest.mark.anyio

@@ -1,9 +1,11 @@
 """`python -m lite migrate --to s3|minio|local`: copy the whole catalog to another backend.
 
-What is copied: every object under users/, api-key-ids/, api-keys/ and recordings/ (media, chunks
-of recordings still receiving, manifests), in the catalog's write order: users before the keys that
-name them, and per recording its media and chunks before its manifest, so a reader (or a rebuild)
-of the target never sees a recording whose bytes are not there yet, even if the copy is killed.
+What is copied: every object under users/, api-key-ids/, api-keys/, recordings/ (media, chunks
+of recordings still receiving, manifests) and sessions/ (which recording a bot session is, on shared
+storage), in the catalog's write order: users before the keys that name them, per recording its
+media and chunks before its manifest, and a session's claim after the recording it names, so a
+reader (or a rebuild) of the target never sees a recording whose bytes are not there yet, even if
+the copy is killed.
 
 Checks: each object streams from source to target (memory stays at a few blocks per copy) and the
 target's put_stream hashes what it wrote. A media file must match the SHA-256 its manifest recorded,
@@ -41,7 +43,7 @@ from lite.errors import LiteError
 from lite.ops.migrate_report import Progress, Summary
 from lite.storage import ObjectInfo, Storage, Stored
 
-PREFIXES = ("users/", "api-key-ids/", "api-keys/", "recordings/")  # what others name comes first
+PREFIXES = ("users/", "api-key-ids/", "api-keys/", "recordings/", "sessions/")  # what others name comes first
 JOBS = 4  # recordings copied at once; an S3 upload buffers up to two 8 MiB parts
 INDEX_BATCH = 500
 
