@@ -85,6 +85,7 @@ class Settings:
     webhook_retry_seconds: tuple[float, ...] = (1.0, 2.0, 4.0, 60.0, 300.0, 1800.0, 7200.0)
     webhook_max_age_seconds: float = 24 * 3600.0
     log_level: str = "info"
+    access_log: bool = True  # a line per request at info level (about 50 µs of CPU each: bench/README.md)
     max_chunks: int = 100_000  # chunk_seq of a bot session: 0..max_chunks (14 days of 12 s chunks)
     meeting_token_secret: str | None = None  # Vexa's ADMIN_TOKEN: signs the bot's MeetingToken
     internal_api_secret: str | None = None  # Vexa's INTERNAL_API_SECRET: another bot credential
@@ -182,6 +183,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_retry_seconds=_seconds_list(env, "WEBHOOK_RETRY_SECONDS", Settings.webhook_retry_seconds),
         webhook_max_age_seconds=float(_int(env, "WEBHOOK_MAX_AGE_SECONDS", 24 * 3600, minimum=1)),
         log_level=log_level,
+        access_log=_bool(env, "ACCESS_LOG", True),
         max_chunks=_int(env, "RECORDING_MAX_CHUNKS", 100_000, minimum=1),
         # Vexa v0.10.7 verifies MeetingTokens with ADMIN_TOKEN, else ADMIN_API_TOKEN (Lite's admin
         # token, which may also be generated; lite.services falls back to that one).

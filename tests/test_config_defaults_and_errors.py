@@ -24,6 +24,7 @@ def test_defaults_serve_local_storage_under_data() -> None:
     assert settings.local_fsync is True
     assert (settings.host, settings.port) == ("127.0.0.1", 8056)
     assert settings.max_upload_bytes == 4 * 1024**3
+    assert settings.access_log is True
 
 
 def test_minio_endpoint_without_scheme_takes_it_from_minio_secure() -> None:
@@ -52,6 +53,7 @@ def test_empty_aws_keys_mean_the_default_credential_chain() -> None:
         ({"PORT": "eighty"}, "PORT"),
         ({"MAX_UPLOAD_BYTES": "0"}, "MAX_UPLOAD_BYTES"),
         ({"LOCAL_STORAGE_FSYNC": "maybe"}, "LOCAL_STORAGE_FSYNC"),
+        ({"ACCESS_LOG": "sometimes"}, "ACCESS_LOG"),
         ({"WEBHOOK_URL": "ftp://x"}, "WEBHOOK_URL"),
     ],
 )

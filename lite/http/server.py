@@ -196,6 +196,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        access_log=settings.access_log,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         timeout_keep_alive=settings.http.keepalive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,
