@@ -124,7 +124,7 @@ async def build_services(settings: Settings) -> Services:
     _private(settings.data_dir)
     admin_token = ensure_admin_token(settings.admin_api_token, settings.data_dir)
     catalog = Catalog(storage, index)
-    auth = Auth(index, catalog, admin_token, shared=storage.shared)
+    auth = Auth(index, catalog, admin_token)
     webhook_secret = ensure_secret(
         settings.webhook_secret, settings.data_dir / "webhook-secret", "WEBHOOK_SECRET"
     )

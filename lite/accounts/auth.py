@@ -20,14 +20,13 @@ from lite.accounts.scopes import Need
 from lite.accounts.users import UserAccounts, normalise_email
 from lite.catalog.index import Index, Row
 from lite.catalog.manifests import Catalog
+from lite.catalog.shared_bucket import KEY_RECHECK_SECONDS
 from lite.clock import now_iso
 from lite.errors import Forbidden, NotFound, Unauthorized
 from lite.ids import new_id
 
-__all__ = ["Auth", "ensure_admin_token", "hash_key", "normalise_email"]
+__all__ = ["KEY_RECHECK_SECONDS", "Auth", "ensure_admin_token", "hash_key", "normalise_email"]
 
-KEY_RECHECK_SECONDS = 5.0  # documented: a revoked key stops working on every replica within this
-UNKNOWN_KEY_SECONDS = 2.0
 LAST_USED_SECONDS = 60.0  # last_used_at is written at most this often per key
 
 
@@ -43,18 +42,18 @@ def ensure_admin_token(configured: str | None, data_dir: Path) -> str:
 class Auth(UserAccounts):
     """Users and keys live in the index and, durably, in the storage catalog.
 
-    With shared object storage (several replicas) an index hit is re-confirmed against storage at
-    most every KEY_RECHECK_SECONDS, so a key revoked on one replica stops working on all of them
-    within that time; a key unknown here is looked up in storage (a key made on another replica).
+    What other replicas may have changed is the catalog's to answer (`catalog.replicas`,
+    lite.catalog.replicas): whether an index hit is still stored (re-confirmed at most every
+    KEY_RECHECK_SECONDS on a shared bucket, so a key revoked on one replica stops working on all of
+    them within that time), and a key unknown here (made on another replica). On a private volume
+    the index is the whole truth.
     """
 
-    def __init__(self, index: Index, catalog: Catalog, admin_token: str, shared: bool) -> None:
+    def __init__(self, index: Index, catalog: Catalog, admin_token: str) -> None:
         self.index = index
         self.catalog = catalog
-        self.shared = shared
+        self.replicas = catalog.replicas
         self._admin = admin_token.encode()
-        self._confirmed: dict[str, float] = {}
-        self._unknown: dict[str, float] = {}
         self._used: dict[int, float] = {}
 
     def check_admin(self, presented: str | None) -> None:
@@ -73,14 +72,13 @@ class Auth(UserAccounts):
             raise Unauthorized("an API key is required (X-API-Key header or Authorization: Bearer)")
         key_hash = hash_key(key)
         row = self.index.api_key_by_hash(key_hash)
-        if row is not None and (not self.shared or await self._still_valid(key_hash)):
+        # The hot path (every /raw request): on a private volume both answers are sync and trivial.
+        if row is not None and (
+            self.replicas.key_confirmed_recently(key_hash) or await self.replicas.confirm_key(key_hash)
+        ):
             return self._in_date(row)
-        if row is None and self.shared and self._unknown.get(key_hash, 0) < time.monotonic():
-            found = await self.catalog.load_api_key(key_hash)
-            if found is not None:
-                self._confirmed[key_hash] = time.monotonic()
-                return self._in_date(found)
-            self._remember_unknown(key_hash)
+        if row is None and (found := await self.replicas.find_key(key_hash)) is not None:
+            return self._in_date(found)
         raise Unauthorized("the API key is not valid")
 
     def _in_date(self, row: Row) -> Row:
@@ -97,9 +95,7 @@ class Auth(UserAccounts):
     async def key_id_for(self, key: str) -> int:
         """The id of an API key the request was already authenticated with (playback tokens name it)."""
         key_hash = hash_key(key)
-        row = self.index.api_key_by_hash(key_hash)
-        if row is None and self.shared:
-            row = await self.catalog.load_api_key(key_hash)
+        row = self.index.api_key_by_hash(key_hash) or await self.replicas.find_key(key_hash)
         if row is None:
             raise Unauthorized("the API key is not valid")
         return int(row["id"])
@@ -109,11 +105,12 @@ class Auth(UserAccounts):
         replica or any other (what a playback token issued with that key reads as)."""
         row = self.index.get_api_key(key_id)
         if row is not None:
-            if self.shared and not await self._still_valid(row["key_hash"]):
+            key_hash = row["key_hash"]
+            confirmed = self.replicas.key_confirmed_recently(key_hash)
+            if not confirmed and not await self.replicas.confirm_key(key_hash):
                 return None
-        elif self.shared:
-            key_hash = await self.catalog.api_key_hash(key_id)
-            row = await self.catalog.load_api_key(key_hash) if key_hash else None
+        else:
+            row = await self.replicas.find_key_by_id(key_id)
         if row is None or expired(row.get("expires_at")):
             return None
         try:
@@ -121,22 +118,6 @@ class Auth(UserAccounts):
         except Forbidden:
             return None
         return int(row["user_id"])
-
-    async def _still_valid(self, key_hash: str) -> bool:
-        if time.monotonic() - self._confirmed.get(key_hash, -1e9) < KEY_RECHECK_SECONDS:
-            return True
-        if await self.catalog.api_key_exists(key_hash):
-            self._confirmed[key_hash] = time.monotonic()
-            return True
-        self.index.delete_api_key_by_hash(key_hash)  # revoked on another replica
-        self._confirmed.pop(key_hash, None)
-        return False
-
-    def _remember_unknown(self, key_hash: str) -> None:
-        # Wrong keys must not cost a storage round trip each: remember misses briefly, boundedly.
-        if len(self._unknown) > 10_000:
-            self._unknown.clear()
-        self._unknown[key_hash] = time.monotonic() + UNKNOWN_KEY_SECONDS
 
     async def create_key(
         self,
@@ -155,24 +136,13 @@ class Auth(UserAccounts):
                "last_used_at": None}  # fmt: skip
         await self.catalog.save_api_key(row)
         self.index.insert_api_key(row)
-        self._confirmed[row["key_hash"]] = time.monotonic()
+        self.replicas.key_saved(row["key_hash"])
         return key_out(row, token)
 
     async def keys_of(self, user_id: int) -> list[Row]:
         """A user's keys (rows without secrets), including keys made or revoked on other replicas."""
-        if self.shared:
-            await self.sync_keys()
+        await self.replicas.sync_keys()
         return self.index.api_keys_of(user_id)
-
-    async def sync_keys(self) -> None:
-        """The index's keys made to agree with storage: one listing, a read per key new here."""
-        stored = await self.catalog.api_key_hashes()
-        for key_hash in stored:
-            if self.index.api_key_by_hash(key_hash) is None:
-                await self.catalog.load_api_key(key_hash)
-        for key_hash in self.index.api_key_hashes() - stored:
-            self.index.delete_api_key_by_hash(key_hash)
-            self._confirmed.pop(key_hash, None)
 
     async def revoke_key(self, key_id: int) -> None:
         row = self.index.get_api_key(key_id)
@@ -181,4 +151,4 @@ class Auth(UserAccounts):
             raise NotFound("Token not found")
         await self.catalog.delete_api_key(key_id, key_hash)
         self.index.delete_api_key(key_id)
-        self._confirmed.pop(key_hash, None)
+        self.replicas.key_revoked(key_hash)

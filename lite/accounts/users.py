@@ -1,8 +1,8 @@
 """Users: made, found, changed. A part of `Auth` (lite.accounts.auth), kept apart to stay small.
 
 Every change is written to storage (`users/<id>.json`, the source of truth) before the index, so a
-replica on the same bucket and an index rebuilt from storage see it. With shared storage a change
-starts from the stored user, not this replica's index, which may be behind.
+replica on the same bucket and an index rebuilt from storage see it. A change starts from the user
+as stored (`catalog.replicas.stored_user`: on a shared bucket this replica's index may be behind).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ PLACEHOLDER_DOMAIN = "@users.invalid"  # adopted users' emails until they are na
 class UserAccounts:
     index: Index
     catalog: Catalog
-    shared: bool
 
     async def create_user(self, email: str, name: str | None) -> Row:
         """A new user; Conflict if the email is taken (the command line's create-user)."""
@@ -78,10 +77,9 @@ class UserAccounts:
         with that id and a placeholder email, so that a recording never waits for an account."""
         if self.index.get_user(user_id) is not None:
             return
-        if self.shared:
-            await self.sync_users()
-            if self.index.get_user(user_id) is not None:
-                return
+        await self.catalog.replicas.sync_users()  # made on another replica?
+        if self.index.get_user(user_id) is not None:
+            return
         email = f"vexa-user-{user_id}{PLACEHOLDER_DOMAIN}"
         user = {"id": user_id, "email": email, "name": f"Vexa user {user_id}", "created_at": now_iso()}
         await self.catalog.save_user(user)
@@ -109,8 +107,7 @@ class UserAccounts:
         return "named"
 
     async def find_user_by_email(self, email: str) -> Row | None:
-        if self.shared:
-            await self.sync_users()
+        await self.catalog.replicas.sync_users()
         return self.index.user_by_email(normalise_email(email))
 
     async def user_by_email(self, email: str) -> Row:
@@ -120,8 +117,8 @@ class UserAccounts:
         return user
 
     async def get_user(self, user_id: int) -> Row:
-        """The user, as storage has it now when storage is shared; NotFound `User not found`."""
-        user = await self.catalog.load_user(user_id) if self.shared else self.index.get_user(user_id)
+        """The user, as storage has it now (changed on another replica?); NotFound `User not found`."""
+        user = await self.catalog.replicas.stored_user(user_id)
         if user is None:
             raise NotFound(USER_NOT_FOUND)
         return user
@@ -157,17 +154,11 @@ class UserAccounts:
         self.index.upsert_user(document)
         return document
 
-    async def sync_users(self) -> None:
-        """Users created (or changed) on other replicas."""
-        for user in await self.catalog.load_users():
-            self.index.upsert_user(user)
-
     async def list_users(self, skip: int = 0, limit: int = -1) -> list[Row]:
-        if self.shared:
-            await self.sync_users()
+        await self.catalog.replicas.sync_users()  # users created (or changed) on other replicas
         return self.index.list_users(skip, limit)
 
     async def _known_user(self, user_id: int) -> bool:
         if self.index.get_user(user_id) is not None:
             return True
-        return self.shared and await self.catalog.load_user(user_id) is not None
+        return await self.catalog.replicas.stored_user(user_id) is not None  # made on another replica?

@@ -12,6 +12,7 @@ from lite.catalog.index import Index, Row
 from lite.catalog.layout import api_key_id_key, api_key_key, dump, user_key
 from lite.catalog.parallel import gather_limited
 from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
+from lite.catalog.replicas import Replicas
 from lite.errors import NotFound
 from lite.storage import Storage
 
@@ -22,6 +23,7 @@ class AccountManifests:
     storage: Storage
     index: Index
     quarantine: Quarantine
+    replicas: Replicas
 
     # users and keys
 
@@ -51,8 +53,7 @@ class AccountManifests:
 
     async def refresh_user(self, user_id: int) -> None:
         """The user as storage has it now, when other replicas may have changed it; else nothing."""
-        if self.storage.shared:
-            await self.load_user(user_id)
+        await self.replicas.stored_user(user_id)
 
     async def load_user(self, user_id: int) -> Row | None:
         """One user as stored (changed on another replica, perhaps), indexed too; None if absent."""

@@ -31,6 +31,8 @@ from lite.catalog.layout import (
 from lite.catalog.manifest_writes import ManifestWrites
 from lite.catalog.parallel import gather_limited
 from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key
+from lite.catalog.replicas import PrivateVolume, Replicas
+from lite.catalog.shared_bucket import SharedBucket
 from lite.errors import NotFound
 from lite.storage import Storage
 
@@ -68,6 +70,8 @@ class Catalog(AccountManifests, ManifestWrites):
         self.storage = storage
         self.index = index
         self.quarantine = Quarantine(storage)
+        # Asked once: what differs on a bucket other replicas share (lite.catalog.replicas).
+        self.replicas: Replicas = SharedBucket(self) if storage.shared else PrivateVolume(index)
 
     # recordings
 
@@ -96,10 +100,7 @@ class Catalog(AccountManifests, ManifestWrites):
     async def refresh_recording(self, user_id: int, recording_id: int) -> None:
         """The recording as storage has it now, when other replicas may have changed it (chunks
         added, finalized, deleted: then it leaves the index too); on a private volume, nothing."""
-        if not self.storage.shared:
-            return
-        if await self.load_recording(user_id, recording_id) is None:
-            self.index.delete_recording(recording_id)
+        await self.replicas.refresh_recording(user_id, recording_id)
 
     async def manifest_exists(self, user_id: int, recording_id: int) -> bool:
         try:
@@ -124,20 +125,7 @@ class Catalog(AccountManifests, ManifestWrites):
         """Make the index agree with storage for one user: recordings other replicas added, changed
         (in progress ones may have been finalized) or deleted. One listing page per 1,000 recordings.
         Nothing to do on a private volume: this index is the only writer's."""
-        if not self.storage.shared:
-            return
-        stored: set[int] = set()
-        async for name in self.storage.list_dirs(f"recordings/{user_id}/"):
-            if name.isdigit():
-                stored.add(int(name))
-        known = self.index.recording_states(user_id)
-        for recording_id in stored - set(known):
-            await self.load_recording(user_id, recording_id)
-        for recording_id, status in known.items():
-            if recording_id not in stored:
-                self.index.delete_recording(recording_id)
-            elif status == "in_progress":
-                await self.load_recording(user_id, recording_id)
+        await self.replicas.sync_user(user_id)
 
     async def rebuild(self, progress: RebuildProgress) -> None:
         """Refill an empty index from storage, streaming the listings page by page."""

@@ -69,7 +69,7 @@ class Reconciler:
         self.services = services
         # Taken before the server serves: no object this process writes is older.
         self.started = started or datetime.now(UTC)
-        self.shared = services.storage.shared
+        self.replicas = services.catalog.replicas  # who else may be writing (lite.catalog.replicas)
         self.grace = timedelta(seconds=services.settings.reconcile_grace_seconds)
         # A graceful shutdown ends or cancels (and so cleans up) every request first; only after a
         # kill, a crash or a first start is there anything to look for. Removed now, so that a kill
@@ -84,9 +84,7 @@ class Reconciler:
 
     def cutoff(self) -> datetime:
         """Unaccounted objects last written before this belong to no live request."""
-        if self.shared:
-            return datetime.now(UTC) - self.grace
-        return self.started - CLOCK_SLACK
+        return self.replicas.quiet_before(self.started - CLOCK_SLACK, self.grace)
 
     async def run(self) -> None:
         """The passes after a start, each retried until it succeeds; never raises (but is cancelled)."""
@@ -119,8 +117,7 @@ class Reconciler:
     async def reconcile(self, cutoff: datetime | None = None) -> Outcome:
         """One pass: unaccounted objects last written before `cutoff` are orphans."""
         cutoff = cutoff or self.cutoff()
-        if self.shared:
-            await self._refresh_in_progress()
+        await self._refresh_in_progress()
         grace = max((datetime.now(UTC) - cutoff).total_seconds(), 0.0)
         storage, index = self.services.storage, self.services.index
         report = await Verifier(storage, index, grace_seconds=grace, paced=True).run()
@@ -157,16 +154,13 @@ class Reconciler:
         return outcome
 
     async def _refresh_in_progress(self) -> None:
-        """minio/s3: the manifest of a recording in progress may be ahead of this index (finalized on
-        another replica, or by this one's previous process just before it was killed). Taking it in
-        first makes chunks left under a finished media file the orphans they are."""
+        """On a shared bucket the manifest of a recording in progress may be ahead of this index
+        (finalized on another replica, or by this one's previous process just before it was killed).
+        Taking it in first makes chunks left under a finished media file the orphans they are."""
         services = self.services
-        for recording_id in sorted({m["recording_id"] for m in services.index.receiving_media()}):
-            recording = services.index.get_recording_by_id(recording_id)
-            if recording is None:
-                continue
+        for recording in self.replicas.maybe_ahead():  # none on a private volume
             async with services.finalizer.locks(recording["user_id"], recording["session_uid"]):
-                await services.catalog.load_recording(recording["user_id"], recording_id)
+                await services.catalog.load_recording(recording["user_id"], recording["id"])
 
     async def _written_by_lite(self, key: str) -> bool:
         """Under `recordings/<user>/<recording>/` of a user Lite knows: a bucket may hold what other

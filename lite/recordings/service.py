@@ -1,7 +1,7 @@
 """The recordings service: what the API does, callable without HTTP.
 
 Order of writes: storage first, then the index, so the index never points at bytes that were not
-written. On delete: a bot session's claim (shared storage), the manifest (nothing brings the recording
+written. On delete: a bot session's claim (shared bucket), the manifest (nothing brings the recording
 back), then the index row, which lists the recording's objects for deletion in the same step, then
 the objects; what storage fails to delete is tried again in the background until it is clean.
 """
@@ -15,8 +15,7 @@ from typing import Any
 from anyio import to_thread
 
 from lite.catalog.index import Index, ListQuery, Row
-from lite.catalog.keys import media_key, recording_prefix
-from lite.catalog.layout import manifest_key, parse_manifest
+from lite.catalog.keys import media_key
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
@@ -31,7 +30,6 @@ from lite.recordings.titles import check_title, content_disposition, download_na
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
 from lite.sessions.locks import SessionLocks
-from lite.sessions.session_claims import release as release_claim
 from lite.storage import Storage, Stored
 
 log = logging.getLogger("lite.recordings")
@@ -49,7 +47,7 @@ class Recordings:
         self.index = index
         self.storage = storage
         self.catalog = catalog
-        self.shared = storage.shared  # other replicas may write the same bucket
+        self.replicas = catalog.replicas  # what other replicas may have written (lite.catalog.replicas)
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.max_upload_bytes
@@ -104,8 +102,7 @@ class Recordings:
     async def list(self, user_id: int, query: ListQuery) -> dict[str, Any]:
         if query.status is not None and query.status not in STATUSES:
             raise BadInput(f"status must be one of {', '.join(STATUSES)}")
-        if self.shared:
-            await self.catalog.sync_user(user_id)
+        await self.catalog.sync_user(user_id)
         rows, total = self.index.recordings_page(user_id, query)
         by_recording: dict[int, list[Row]] = {row["id"]: [] for row in rows}
         for media_row in self.index.media_for(list(by_recording)):
@@ -118,35 +115,13 @@ class Recordings:
         }
 
     async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Row:
-        """The user's recording. With shared storage, one another replica wrote is fetched, and (when
-        `confirm`) one another replica deleted is forgotten."""
+        """The user's recording: also one another replica wrote, and (when `confirm`) not one another
+        replica deleted."""
         row = self.index.get_recording(user_id, recording_id)
-        if self.shared and (
-            row is None or row["status"] == "in_progress"
-        ):  # new, or maybe finalized elsewhere
-            row = await self.catalog.load_recording(user_id, recording_id)
-        elif self.shared and confirm and row is not None:
-            row = await self._as_stored(row)
+        row = await self.replicas.recording_as_stored(user_id, recording_id, row, confirm)
         if row is None:  # another user's recording looks exactly like a missing one
             raise NotFound("recording not found")
         return row
-
-    async def _as_stored(self, row: Row) -> Row | None:
-        """A completed recording as its manifest has it now: gone when another replica deleted it,
-        retitled when another renamed it (the one change a completed recording can get). One read
-        of a small object, where a stat of it was needed anyway."""
-        try:
-            data = await self.storage.read_bytes(manifest_key(row["user_id"], row["id"]))
-        except NotFound:
-            self.index.delete_recording(row["id"])
-            return None
-        try:
-            title = parse_manifest(data)[0].get("title")
-        except (ValueError, KeyError, TypeError):  # unreadable: kept as indexed (verify reports it)
-            return row
-        if title != row.get("title"):
-            self.index.set_title(row["id"], title)
-        return {**row, "title": title}
 
     async def get(self, user_id: int, recording_id: int) -> dict[str, Any]:
         row = await self._recording(user_id, recording_id)
@@ -160,20 +135,16 @@ class Recordings:
 
     async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
         row = self.index.get_recording_by_id(recording_id)
-        if row is not None:  # shared storage: a bot session's claim goes before its manifest
-            await release_claim(self.storage, row)  # (lite.sessions.session_claims says why)
+        if row is not None:  # a bot session's claim goes before its manifest
+            await self.replicas.release_session(row)  # (lite.sessions.session_claims says why)
         # The manifest goes first: from then on no rebuild or replica brings the recording back.
         await self.catalog.delete_manifest(user_id, recording_id)
         keys = []
         for media_row in self.index.media_for([recording_id]):
             keys += [chunk["storage_key"] for chunk in self.index.chunks_of(media_row["id"])]
             keys.append(media_row["storage_key"])
-        if self.shared:
-            # What other replicas stored that this index has not seen (a chunk, a master just
-            # assembled). Listed after the manifest is gone: whatever lands later is its writer's to
-            # remove, as its conditional manifest write (or check) then fails.
-            keys += [info.key async for info in self.storage.list(recording_prefix(user_id, recording_id))]
-            keys = list(dict.fromkeys(keys))
+        # What other replicas stored that this index has not seen: listed after the manifest is gone.
+        keys = list(dict.fromkeys(keys + await self.replicas.stored_elsewhere(user_id, recording_id)))
         # Gone from the index and listed for deletion at once: if storage fails half-way, the rest
         # is deleted in the background (finish_deletes), never left behind or brought back.
         self.index.forget_recording(recording_id, keys, now_iso())

@@ -26,7 +26,6 @@ from lite.http.multipart import FilePart
 from lite.sessions.chunk_meta import FIELDS, ChunkMeta
 from lite.sessions.finalize import is_ready
 from lite.sessions.finalize_queue import FinalizeQueue
-from lite.sessions.session_claims import claim, still_claimed
 from lite.sessions.session_rows import REOPENED, answer, chunk_key, new_media, new_recording, with_chunk
 from lite.storage import Storage
 
@@ -66,7 +65,7 @@ class BotUploads:
         self.catalog = catalog
         self.queue = queue
         self.finalizer = queue.finalizer
-        self.shared = storage.shared
+        self.replicas = catalog.replicas  # what other replicas may have written (lite.catalog.replicas)
         self.in_flight = 0
 
     @contextmanager
@@ -137,7 +136,7 @@ class BotUploads:
     async def _empty(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None) -> Row:
         """A zero-byte chunk stores nothing. A final one ends the session after the chunks before it
         (its own number is the next one); a non-final one is ignored, as Vexa's newest version does."""
-        recording = await self._current_recording(user_id, meta.session_uid)
+        recording = await self.replicas.session_recording(user_id, meta.session_uid)
         media_row = self.index.media_of_type(recording["id"], meta.media_type) if recording else None
         if not meta.is_final or recording is None or media_row is None:
             if meta.is_final:
@@ -152,7 +151,7 @@ class BotUploads:
 
     async def _store(self, user_id: int, meta: ChunkMeta, spool: IO[bytes], meeting: Meeting | None) -> Row:
         now = now_iso()
-        recording = await self._current_recording(user_id, meta.session_uid)
+        recording = await self.replicas.session_recording(user_id, meta.session_uid)
         if recording is None:
             recording = await self._start(user_id, meta, meeting, now)
         # Not in this index yet: this chunk makes the recording (or joins the one a claim names).
@@ -175,57 +174,33 @@ class BotUploads:
             # What a rebuild needs besides the chunk objects: the recording, its media, the final mark.
             change = with_chunk(media_row, meta.chunk_seq if meta.is_final else None)
             await self._save_manifest(recording, change, fresh=fresh, written=[key])
-        if self.shared:
-            media_row = await self._as_stored(recording, meta, key)
-            self.index.record_chunk(None, None, {**chunk, "media_id": media_row["id"]}, now)
-            recording = self.index.get_recording_by_id(recording["id"]) or recording
-        else:
-            self.index.record_chunk(recording if fresh else None, created, chunk, now)
+        made = (recording if fresh else None, created)
+        recording, media_row = await self.replicas.index_chunk(recording, made, media_row, chunk, now)
         self.finalizer.metrics.chunk_received(stored.size)  # stored and indexed: acknowledged
         return await self._finish_if_ready(recording, media_row, meta, key)
 
     async def _start(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Row:
-        """A session this index does not know: a new recording, or on shared storage the one the
-        session's claim names (lite.sessions.session_claims), indexed if its manifest is there."""
-        mine = new_recording(user_id, meta, meeting, now)
-        if not self.shared:
-            return mine
-        claimed = await claim(self.storage, mine)
-        if claimed["id"] == mine["id"]:
-            return mine
-        return await self.catalog.load_recording(user_id, claimed["id"]) or claimed
+        """A session this index does not know: a new recording, or the one another replica claimed
+        for the session first (lite.sessions.session_claims), indexed if its manifest is there."""
+        return await self.replicas.claim_session(new_recording(user_id, meta, meeting, now))
 
     async def _save_manifest(self, recording: Row, change: Change, fresh: bool, written: list[str]) -> None:
         """The chunk's change to the manifest, merged with what other replicas wrote. A missing one is
-        created for a new recording, and on a private volume (as before: the index is the only
-        writer's); on shared storage it was deleted, and what this request stored goes too."""
+        created for a new recording, else written again where only damage removes one
+        (`rewrite_missing`); where a delete did, what this request stored goes too."""
         user_id, recording_id = recording["user_id"], recording["id"]
         base = [] if fresh else self.index.media_for([recording_id])
-        create = change(recording, base) if fresh or not self.shared else None
+        create = change(recording, base) if fresh else self.replicas.rewrite_missing(change, recording, base)
         try:
             await self.catalog.update_manifest(user_id, recording_id, change, create=create)
             # A delete may have come between this request's read of the claim and its manifest write.
-            claimed = not fresh or not self.shared or await still_claimed(self.storage, recording)
+            claimed = not fresh or await self.replicas.session_still_claimed(recording)
             if not claimed:
                 await self.catalog.delete_manifest(user_id, recording_id)
                 raise RecordingGone(f"recording {recording_id} was deleted")
         except RecordingGone:
             await self.catalog.discard_deleted(user_id, recording_id, written)
             raise RecordingGone(f"recording {recording_id} was deleted; start a new session") from None
-
-    async def _as_stored(self, recording: Row, meta: ChunkMeta, key: str) -> Row:
-        """Shared storage, after the chunk is stored: the recording as storage has it (chunks other
-        replicas received count towards "ready"), and the media row the chunk belongs to."""
-        user_id, recording_id = recording["user_id"], recording["id"]
-        if await self.catalog.load_recording(user_id, recording_id) is None:  # deleted meanwhile
-            await self.catalog.discard_deleted(user_id, recording_id, [key])
-            raise RecordingGone(f"recording {recording_id} was deleted; start a new session")
-        media_row = self.index.media_of_type(recording_id, meta.media_type)
-        if media_row is None or not key.startswith(media_row["storage_key"] + ".chunks/"):
-            # Another replica started this media file in another format at the same instant.
-            await self.storage.delete(key)
-            raise BadInput(f"this session's {meta.media_type} is in another format than {meta.format}")
-        return media_row
 
     async def _finish_if_ready(self, recording: Row, media_row: Row, meta: ChunkMeta, key: str | None) -> Row:
         """A media file whose chunks are all here is due: the queue finalizes it (what makes it due is
@@ -234,18 +209,6 @@ class BotUploads:
         if current is not None and is_ready(current, self.index.chunks_of(current["id"])):
             self.queue.submit(recording["id"])
         return answer(recording, media_row, meta, recording["status"], key)
-
-    async def _current_recording(self, user_id: int, session_uid: str) -> Row | None:
-        """The session's recording as it is now. With shared storage another replica may have started
-        it, added chunks or finalized it, so the manifest and chunk listing are read again."""
-        recording = self.index.bot_recording(user_id, session_uid)
-        if not self.shared:
-            return recording
-        if recording is None:
-            await self.catalog.sync_user(user_id)
-        elif recording["status"] == "in_progress":
-            await self.catalog.load_recording(user_id, recording["id"])
-        return self.index.bot_recording(user_id, session_uid)
 
     def _check_acceptable(
         self, recording: Row | None, media_row: Row | None, meta: ChunkMeta, meeting: Meeting | None

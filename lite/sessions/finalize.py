@@ -94,7 +94,7 @@ class Finalizer:
         self.catalog = catalog
         self.notifier = notifier
         self.locks = locks
-        self.shared = storage.shared
+        self.replicas = catalog.replicas  # what other replicas may have written (lite.catalog.replicas)
         self.workdir = settings.data_dir / "tmp"
         self.metrics = metrics or Metrics.of(index)  # bot_uploads counts its chunks here too
 
@@ -118,8 +118,7 @@ class Finalizer:
         # Read before assembling: its tag is the condition of the manifest write at the end, so a
         # delete (or a finalize) on another replica meanwhile is noticed, never overwritten.
         before = await self.catalog.read_manifest(user_id, recording_id)
-        if before is None and self.shared:
-            await self.catalog.discard_deleted(user_id, recording_id, [])
+        if before is None and await self.replicas.deleted_elsewhere(user_id, recording_id):
             return "deleted"
         media_rows = self.index.media_for([recording_id])
         assembled: dict[int, Row] = {}
@@ -137,8 +136,8 @@ class Finalizer:
                     log.error("recording %s media %s: %s", recording_id, media_row["id"], error)
                     assembled[media_row["id"]] = await self.assemble_media(media_row, chunks, joined=True)
         change = Finished(assembled, error, now_iso())
-        # On a private volume a missing manifest is written again, as always (only damage removes it).
-        create = None if self.shared else change(recording, media_rows)
+        # Written again where only damage removes a manifest; where a delete did, never.
+        create = self.replicas.rewrite_missing(change, recording, media_rows)
         try:
             updated, media_rows = await self.catalog.update_manifest(
                 user_id, recording_id, change, known=before, create=create
@@ -249,7 +248,7 @@ class Finalizer:
     async def _finalize_idle_one(self, recording: Row, cutoff: datetime) -> int:
         """1 when it was finalized, else 0 (still active, finished meanwhile, or storage failed)."""
         async with self.locks(recording["user_id"], recording["session_uid"]):
-            if self.shared and await self._recently_active_elsewhere(recording, cutoff):
+            if await self.replicas.active_elsewhere(recording, cutoff):  # chunks reach another replica
                 return 0
             current = self.index.get_recording_by_id(recording["id"])
             if current is None or current["status"] != "in_progress":
@@ -262,16 +261,6 @@ class Finalizer:
             except Exception:  # one recording's fault must not stop the others' finalizing
                 log.exception("idle recording %s could not be finalized", recording["id"])
         return 0
-
-    async def _recently_active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
-        """With several replicas, chunks may be arriving at another one: the storage says when the
-        newest chunk came, and the manifest whether another replica finalized it already."""
-        await self.catalog.load_recording(recording["user_id"], recording["id"])
-        for media_row in self.index.media_for([recording["id"]]):
-            async for info in self.storage.list(media_row["storage_key"] + ".chunks/"):
-                if info.last_modified > cutoff:
-                    return True
-        return False
 
     async def run(self) -> None:
         """The background loop; runs until cancelled at shutdown."""

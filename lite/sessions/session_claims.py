@@ -14,7 +14,7 @@ came between its read of the claim and its write, and it takes its write back. I
 removal of the claim comes after that check, its removal of the manifest comes after it too.
 
 On a private volume (local) there is one process, and the session lock already makes one recording
-per session: no claims are written there.
+per session: no claims are written there (lite.catalog.replicas.PrivateVolume never calls this).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ async def still_claimed(storage: Storage, recording: Row) -> bool:
 async def release(storage: Storage, recording: Row) -> None:
     """At a delete, before the manifest goes: the claim, if it names this recording (a session's
     earlier recording, deleted before, may have left its session to a newer one)."""
-    if recording.get("source") != "bot" or not storage.shared:
+    if recording.get("source") != "bot":
         return
     if await still_claimed(storage, recording):
         await storage.delete(session_claim_key(recording["user_id"], recording["session_uid"]))
