@@ -45,13 +45,15 @@ async def two_replicas(env: dict[str, str], tmp_path: Path) -> tuple[Services, S
     return a, b
 
 
-@pytest.fixture
-def bucket_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(name="bucket_env")
+def fixture_bucket_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
     return backend_env("s3", tmp_path, moto_endpoint)
 
 
-@pytest.fixture
-async def replicas(bucket_env: dict[str, str], tmp_path: Path) -> AsyncIterator[tuple[Services, Services]]:
+@pytest.fixture(name="replicas")
+async def fixture_replicas(
+    bucket_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[tuple[Services, Services]]:
     a, b = await two_replicas(bucket_env, tmp_path)
     assert a.storage.conditional_writes and b.storage.conditional_writes
     yield a, b

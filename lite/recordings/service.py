@@ -16,6 +16,7 @@ from anyio import to_thread
 
 from lite.catalog.index import Index, ListQuery, Row
 from lite.catalog.keys import media_key
+from lite.catalog.manifest_writes import RecordingGone
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
 from lite.config import Settings
@@ -184,7 +185,18 @@ class Recordings:
         async with self.locks(user_id, row["session_uid"]):  # a finalize writes the manifest too
             row = await self._recording(user_id, recording_id)
             media_rows = self.index.media_for([recording_id])
-            await self.catalog.save_manifest({**row, "title": new_title}, media_rows)
+
+            def retitled(recording: Row, media: list[Row]) -> tuple[Row, list[Row]]:
+                return {**recording, "title": new_title}, media
+
+            # Changed in place (If-Match), so another replica's write in between is kept, and a
+            # delete in between is not undone (410); only damage removes one on a private volume.
+            create = self.catalog.replicas.rewrite_missing(retitled, row, media_rows)
+            try:
+                await self.catalog.update_manifest(user_id, recording_id, retitled, create=create)
+            except RecordingGone:
+                await self.catalog.discard_deleted(user_id, recording_id, [])
+                raise
             self.index.set_title(recording_id, new_title)
         return recording_out({**row, "title": new_title}, media_rows)
 
