@@ -5,6 +5,7 @@ between is kept. Two Services on one moto bucket, as in test_replica_races."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -33,19 +34,35 @@ async def _manifest(services: Services, user_id: int, recording_id: int) -> dict
     return json.loads(await services.storage.read_bytes(manifest_key(user_id, recording_id)))
 
 
+def _racing(
+    a: Services, monkeypatch: pytest.MonkeyPatch, other: Callable[[int, int], Awaitable[None]], after: bool
+) -> None:
+    """`other` runs once, just before (or just after) the rename on `a` reads the manifest it
+    changes: between the rename's look at the recording and its write."""
+    read = a.catalog.read_manifest
+
+    async def raced(user_id: int, recording_id: int) -> Any:
+        monkeypatch.setattr(a.catalog, "read_manifest", read)
+        if not after:
+            await other(user_id, recording_id)
+        found = await read(user_id, recording_id)
+        if after:
+            await other(user_id, recording_id)
+        return found
+
+    monkeypatch.setattr(a.catalog, "read_manifest", raced)
+
+
 async def test_a_rename_meeting_a_delete_on_another_replica_brings_nothing_back(
     replicas: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = replicas
     user_id, recording_id = await _completed(a, b, "rename-delete@example.com")
-    read = a.catalog.read_manifest
 
-    async def deleted_first(uid: int, rid: int) -> Any:
-        monkeypatch.setattr(a.catalog, "read_manifest", read)
-        await b.recordings.delete(uid, rid)  # lands between the rename's read of the row and its write
-        return await read(uid, rid)
+    async def delete(uid: int, rid: int) -> None:
+        await b.recordings.delete(uid, rid)
 
-    monkeypatch.setattr(a.catalog, "read_manifest", deleted_first)
+    _racing(a, monkeypatch, delete, after=False)
     with pytest.raises(LiteError) as refused:
         await a.recordings.rename(user_id, recording_id, "Too late")
     assert refused.value.status_code == 410
@@ -58,17 +75,13 @@ async def test_a_rename_keeps_what_another_replica_wrote_in_between(
 ) -> None:
     a, b = replicas
     user_id, recording_id = await _completed(a, b, "rename-rename@example.com")
-    read = a.catalog.read_manifest
 
-    async def other_write_first(uid: int, rid: int) -> Any:
-        monkeypatch.setattr(a.catalog, "read_manifest", read)
-        found = await read(uid, rid)  # the rename's read...
-        doc = await _manifest(b, uid, rid)  # ...then another replica changes the manifest
+    async def change_meeting(uid: int, rid: int) -> None:
+        doc = await _manifest(b, uid, rid)
         doc["recording"]["meeting_id"] = "from-b"
         await b.storage.put_bytes(manifest_key(uid, rid), json.dumps(doc).encode())
-        return found
 
-    monkeypatch.setattr(a.catalog, "read_manifest", other_write_first)
+    _racing(a, monkeypatch, change_meeting, after=True)
     renamed = await a.recordings.rename(user_id, recording_id, "New title")
     assert renamed["title"] == "New title"
     stored = await _manifest(a, user_id, recording_id)
