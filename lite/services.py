@@ -133,7 +133,7 @@ async def build_services(settings: Settings) -> Services:
         settings.playback_signing_key, settings.data_dir / "playback-signing-key", "PLAYBACK_SIGNING_KEY"
     )
     locks = SessionLocks()
-    finalizer = Finalizer(settings, index, storage, catalog, notifier, locks, metrics)
+    finalizer = Finalizer(settings, catalog, notifier, locks, metrics)
     finalize_queue = FinalizeQueue(
         finalizer, index, catalog, settings.finalize_workers, settings.finalize_queue_max
     )
@@ -143,12 +143,12 @@ async def build_services(settings: Settings) -> Services:
         storage=storage,
         auth=auth,
         catalog=catalog,
-        recordings=Recordings(settings, index, storage, catalog, locks),
+        recordings=Recordings(settings, catalog, locks),
         meetings=Meetings(index, catalog),
         finalizer=finalizer,
         notifier=notifier,
         finalize_queue=finalize_queue,
-        bot_uploads=BotUploads(settings, index, storage, catalog, finalize_queue),
+        bot_uploads=BotUploads(settings, catalog, finalize_queue),
         tokens=PlaybackTokens(playback_key, settings.playback_token_seconds, auth),
         waveforms=Waveforms(storage),
         bot_credentials=BotCredentials(

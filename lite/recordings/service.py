@@ -14,7 +14,8 @@ from typing import Any
 
 from anyio import to_thread
 
-from lite.catalog.index import Index, ListQuery, Row
+from lite.catalog.catalog_service import CatalogService
+from lite.catalog.index import ListQuery, Row
 from lite.catalog.keys import media_key
 from lite.catalog.manifest_writes import RecordingGone
 from lite.catalog.manifests import Catalog
@@ -31,7 +32,7 @@ from lite.recordings.titles import check_title, content_disposition, download_na
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
 from lite.sessions.locks import SessionLocks
-from lite.storage import Storage, Stored
+from lite.storage import Stored
 
 log = logging.getLogger("lite.recordings")
 STATUSES = ("in_progress", "completed", "failed")
@@ -39,16 +40,10 @@ STATUSES = ("in_progress", "completed", "failed")
 FORM_OVERHEAD = 1024 * 1024
 
 
-class Recordings:
-    def __init__(
-        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, locks: SessionLocks
-    ) -> None:
-        self.settings = settings
+class Recordings(CatalogService):
+    def __init__(self, settings: Settings, catalog: Catalog, locks: SessionLocks) -> None:
+        super().__init__(settings, catalog)
         self.locks = locks
-        self.index = index
-        self.storage = storage
-        self.catalog = catalog
-        self.replicas = catalog.replicas  # what other replicas may have written (lite.catalog.replicas)
 
     def check_declared_size(self, content_length: str | None) -> None:
         limit = self.settings.max_upload_bytes

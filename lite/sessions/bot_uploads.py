@@ -16,7 +16,8 @@ from typing import IO
 from anyio import to_thread
 
 from lite.accounts.bot_auth import BotIdentity, Meeting
-from lite.catalog.index import Index, Row
+from lite.catalog.catalog_service import CatalogService
+from lite.catalog.index import Row
 from lite.catalog.manifest_writes import Change, RecordingGone
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
@@ -27,7 +28,6 @@ from lite.sessions.chunk_meta import FIELDS, ChunkMeta
 from lite.sessions.finalize import is_ready
 from lite.sessions.finalize_queue import FinalizeQueue
 from lite.sessions.session_rows import REOPENED, answer, chunk_key, new_media, new_recording, with_chunk
-from lite.storage import Storage
 
 SPOOL_IN_MEMORY = 1024 * 1024
 __all__ = ["BotUploads", "chunk_key"]  # chunk_key: where the tests and tools have imported it from
@@ -55,17 +55,11 @@ async def _blocks(spool: IO[bytes]) -> AsyncIterator[bytes]:
         yield block
 
 
-class BotUploads:
-    def __init__(
-        self, settings: Settings, index: Index, storage: Storage, catalog: Catalog, queue: FinalizeQueue
-    ) -> None:
-        self.settings = settings
-        self.index = index
-        self.storage = storage
-        self.catalog = catalog
+class BotUploads(CatalogService):
+    def __init__(self, settings: Settings, catalog: Catalog, queue: FinalizeQueue) -> None:
+        super().__init__(settings, catalog)
         self.queue = queue
         self.finalizer = queue.finalizer
-        self.replicas = catalog.replicas  # what other replicas may have written (lite.catalog.replicas)
         self.in_flight = 0
 
     @contextmanager

@@ -20,7 +20,8 @@ from typing import BinaryIO
 
 from anyio import to_thread
 
-from lite.catalog.index import Index, Row
+from lite.catalog.catalog_service import CatalogService
+from lite.catalog.index import Row
 from lite.catalog.manifest_writes import RecordingGone
 from lite.catalog.manifests import Catalog
 from lite.clock import now_iso
@@ -32,7 +33,6 @@ from lite.ops.metrics import Metrics
 from lite.sessions.finished import Finished
 from lite.sessions.locks import SessionLocks
 from lite.sessions.webhooks import Notifier
-from lite.storage import Storage
 
 log = logging.getLogger("lite.sessions.finalize")
 BLOCK = 1024 * 1024
@@ -77,26 +77,20 @@ async def _file_blocks(path: Path) -> AsyncIterator[bytes]:
         f.close()
 
 
-class Finalizer:
+class Finalizer(CatalogService):
     def __init__(
         self,
         settings: Settings,
-        index: Index,
-        storage: Storage,
         catalog: Catalog,
         notifier: Notifier,
         locks: SessionLocks,
         metrics: Metrics | None = None,
     ) -> None:
-        self.settings = settings
-        self.index = index
-        self.storage = storage
-        self.catalog = catalog
+        super().__init__(settings, catalog)
         self.notifier = notifier
         self.locks = locks
-        self.replicas = catalog.replicas  # what other replicas may have written (lite.catalog.replicas)
         self.workdir = settings.data_dir / "tmp"
-        self.metrics = metrics or Metrics.of(index)  # bot_uploads counts its chunks here too
+        self.metrics = metrics or Metrics.of(self.index)  # bot_uploads counts its chunks here too
 
     def prepare(self) -> None:
         """At start: a clean scratch directory (a crash may have left half-assembled files)."""
