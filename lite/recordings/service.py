@@ -161,17 +161,19 @@ class Recordings(CatalogService):
         return left
 
     async def media(self, user_id: int, recording_id: int, media_id: int, confirm: bool = True) -> Row:
-        await self._recording(user_id, recording_id, confirm)
+        return (await self._named_media(user_id, recording_id, media_id, confirm))[0]
+
+    async def _named_media(
+        self, user_id: int, recording_id: int, media_id: int, confirm: bool = True
+    ) -> tuple[Row, str]:
+        """The media row and its download name: `<title>.<ext>` for a titled recording, else the
+        stored object's name (from the recording row just read: /raw asks on every Range)."""
+        recording = await self._recording(user_id, recording_id, confirm)
         row = self.index.get_media(user_id, recording_id, media_id)
         if row is None:
             raise NotFound("media file not found")
-        return row
-
-    def filename(self, media_row: Row) -> str:
-        """`<title>.<ext>` for a titled recording, else the stored object's name."""
-        recording = self.index.get_recording_by_id(media_row["recording_id"]) or {}
-        title, session_uid = recording.get("title"), recording.get("session_uid") or "recording"
-        return download_name(title, session_uid, media_row["type"], media_row["format"])
+        session_uid = recording.get("session_uid") or "recording"
+        return row, download_name(recording.get("title"), session_uid, row["type"], row["format"])
 
     async def rename(self, user_id: int, recording_id: int, title: object) -> dict[str, Any]:
         """A new title, kept in the manifest (so a rebuild and other replicas have it) and the index."""
@@ -197,8 +199,7 @@ class Recordings(CatalogService):
 
     async def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
         # No confirming round trip here: a deleted object answers 404 from storage by itself.
-        media_row = await self.media(user_id, recording_id, media_id, confirm=False)
-        filename = self.filename(media_row)
+        media_row, filename = await self._named_media(user_id, recording_id, media_id, confirm=False)
         if media_row["state"] == "receiving":
             return chunks_source(self.storage, media_row, self.index.chunks_of(media_id), filename)
         return master_source(self.storage, media_row, filename)
@@ -242,8 +243,7 @@ class Recordings(CatalogService):
     ) -> dict[str, Any]:
         """`raw_token` (a playback token) makes `raw_url` work without headers, in a media element.
         `url` stays the plain API path for local: a link clients may keep or log is no credential."""
-        media_row = await self.media(user_id, recording_id, media_id)
-        filename = self.filename(media_row)
+        media_row, filename = await self._named_media(user_id, recording_id, media_id)
         raw = raw_path(recording_id, media_id)
         expires = self.settings.presign_seconds
         # While a bot still records, no master exists to presign: /raw serves what has arrived.
