@@ -51,6 +51,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._head_size = 0  # the head's own size as parsed: the exact limit, like h11's
         self._phase = "head"
         self._since = time.monotonic()  # when the phase began, or the body's last byte arrived
+        self._zero_copy = False  # the connection can send files with sendfile (lite.http.zero_copy)
 
     # phases and the cap
 
@@ -60,6 +61,7 @@ class GuardedHttpTools(HttpToolsProtocol):
             transport.abort()  # every connection has a request in flight: no room, no memory held
             return
         super().connection_made(transport)
+        self._zero_copy = zero_copy.possible(transport)
         self._since = time.monotonic()
         self._start_sweeping()
 
@@ -93,7 +95,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._phase, self._since = "body", time.monotonic()
         before = self.cycle
         super().on_headers_complete()
-        if self.cycle is not before:  # (not an upgrade): a new request's cycle
+        if self._zero_copy and self.cycle is not before:  # (not an upgrade): a new request's cycle
             zero_copy.offer(self.scope, self.cycle)
 
     def on_body(self, body: bytes) -> None:

@@ -33,12 +33,16 @@ def offered(scope: Any) -> bool:
     return EXTENSION in (scope.get("extensions") or {})
 
 
+def possible(transport: Any) -> bool:
+    """Whether a connection can send with sendfile: not over TLS (it encrypts in user space, so
+    asyncio would read and write anyway). Asked once per connection."""
+    return transport.get_extra_info("sslcontext") is None
+
+
 def offer(scope: dict[str, Any], cycle: RequestResponseCycle) -> None:
     """Let this request's application send file slices with sendfile. The cycle's `send` is bound
     when the application starts (later, in its own task), so replacing it here is enough; uvicorn
     builds the cycle itself, which is why this is not a subclass."""
-    if cycle.transport.get_extra_info("sslcontext") is not None:
-        return  # TLS encrypts in user space: nothing to gain, asyncio would read and write anyway
     scope.setdefault("extensions", {})[EXTENSION] = {}
     cycle.send = _zero_copy_send(cycle, cycle.send)  # type: ignore[method-assign]
 
