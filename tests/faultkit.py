@@ -30,7 +30,7 @@ from tests.conftest import s3_client, wait_for_port
 # LITE_LONG_TESTS=1 runs the bigger loops (more crash cycles); CI runs the short ones.
 LONG = os.environ.get("LITE_LONG_TESTS") == "1"
 TEMP_MARK = ".part-"  # lite.storage.local's temp-file marker; kept literal so a rename is noticed
-# sessions/: bot sessions' claims on shared storage (lite.sessions.session_claims), kept until a delete
+# sessions/: bot sessions' claims on shared storage (lite.catalog.session_claims), kept until a delete
 CATALOG_PREFIXES = ("users/", "api-keys/", "api-key-ids/", "sessions/")
 MANIFEST = "manifest.json"
 

@@ -30,7 +30,7 @@ def recording_prefix(user_id: int, recording_id: int) -> str:
 
 
 def session_claim_key(user_id: int, session_uid: str) -> str:
-    """Which recording a bot session is, on shared storage (lite.sessions.session_claims). Outside
+    """Which recording a bot session is, on shared storage (lite.catalog.session_claims). Outside
     recordings/: rebuild, verify, reconcile and import walk that prefix by recording ids only."""
     return f"sessions/{_check_id(user_id)}/{check_session_uid(session_uid)}.json"
 

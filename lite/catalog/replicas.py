@@ -105,7 +105,7 @@ class Replicas(Protocol):
         ...
 
     async def release_session(self, recording: Row) -> None:
-        """At a delete, before the manifest goes: the session's claim (lite.sessions.session_claims)."""
+        """At a delete, before the manifest goes: the session's claim (lite.catalog.session_claims)."""
         ...
 
     async def index_chunk(

@@ -12,12 +12,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from lite.catalog import session_claims
 from lite.catalog.index import Row
 from lite.catalog.keys import recording_prefix
 from lite.catalog.layout import manifest_key, parse_manifest
 from lite.catalog.manifest_writes import Change, Doc, RecordingGone
 from lite.errors import BadInput, NotFound
-from lite.sessions import session_claims
 
 if TYPE_CHECKING:
     from lite.catalog.manifests import Catalog

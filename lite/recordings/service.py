@@ -132,7 +132,7 @@ class Recordings(CatalogService):
     async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
         row = self.index.get_recording_by_id(recording_id)
         if row is not None:  # a bot session's claim goes before its manifest
-            await self.replicas.release_session(row)  # (lite.sessions.session_claims says why)
+            await self.replicas.release_session(row)  # (lite.catalog.session_claims says why)
         # The manifest goes first: from then on no rebuild or replica brings the recording back.
         await self.catalog.delete_manifest(user_id, recording_id)
         keys = []

@@ -175,7 +175,7 @@ class BotUploads(CatalogService):
 
     async def _start(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Row:
         """A session this index does not know: a new recording, or the one another replica claimed
-        for the session first (lite.sessions.session_claims), indexed if its manifest is there."""
+        for the session first (lite.catalog.session_claims), indexed if its manifest is there."""
         return await self.replicas.claim_session(new_recording(user_id, meta, meeting, now))
 
     async def _save_manifest(self, recording: Row, change: Change, fresh: bool, written: list[str]) -> None:
