@@ -97,11 +97,6 @@ class Catalog(AccountManifests, ManifestWrites):
         self.index.replace_recording(recording, media, chunks)
         return recording
 
-    async def refresh_recording(self, user_id: int, recording_id: int) -> None:
-        """The recording as storage has it now, when other replicas may have changed it (chunks
-        added, finalized, deleted: then it leaves the index too); on a private volume, nothing."""
-        await self.replicas.refresh_recording(user_id, recording_id)
-
     async def manifest_exists(self, user_id: int, recording_id: int) -> bool:
         try:
             await self.storage.stat(manifest_key(user_id, recording_id))

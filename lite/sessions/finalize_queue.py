@@ -102,8 +102,9 @@ class FinalizeQueue:
         if recording is None:
             return "deleted"
         async with self.finalizer.locks(recording["user_id"], recording["session_uid"]):
-            # Another replica may have finalized it, or a delete come first, while it waited.
-            await self.catalog.load_recording(recording["user_id"], recording_id)
+            # Another replica may have finalized it, or a delete come first, while it waited (on a
+            # private volume nothing else writes: no read).
+            await self.catalog.replicas.refresh_recording(recording["user_id"], recording_id)
             current = self.index.get_recording_by_id(recording_id)
             if current is None:
                 return "deleted"
