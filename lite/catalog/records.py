@@ -31,7 +31,7 @@ def changed(record: R, **fields: Any) -> R:
     return msgspec.structs.replace(record, **fields)
 
 
-class Recording(Record):
+class Recording(Record, kw_only=True):
     id: int
     user_id: int
     session_uid: str
@@ -47,7 +47,7 @@ class Recording(Record):
     title: str | None = None  # the uploaded file's name, a bot's, or a rename
 
 
-class MediaFile(Record):
+class MediaFile(Record, kw_only=True):
     id: int
     recording_id: int
     type: str  # "audio" or "video"
@@ -66,7 +66,7 @@ class MediaFile(Record):
     final_seq: int | None = None  # the final chunk's number, once it has arrived
 
 
-class Chunk(Record):
+class Chunk(Record, kw_only=True):
     """One chunk a bot sent, stored as its own object until the media file is assembled."""
 
     media_id: int
@@ -87,7 +87,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     media_files: list[MediaFile] = []
 
 
-class User(Record):
+class User(Record, kw_only=True):
     id: int
     email: str
     name: str | None = None
@@ -97,7 +97,7 @@ class User(Record):
     data: dict[str, Any] = {}  # Vexa's free object: billing keys, the per-user webhook
 
 
-class ApiKey(Record):
+class ApiKey(Record, kw_only=True):
     id: int
     user_id: int
     key_hash: str
