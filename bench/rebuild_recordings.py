@@ -20,13 +20,13 @@ WRITE_THREADS = 16
 MEDIA_BYTES = 4096  # each recording's media object: a WAV header and silence
 
 
-def _lite_modules(repo: Path) -> tuple[Any, Any, Any]:
+def _lite_modules(repo: Path) -> tuple[Any, Any, Any, Any]:
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from lite.catalog import keys, layout
+    from lite.catalog import keys, layout, records
     from lite.ids import new_id
 
-    return keys, layout, new_id
+    return keys, layout, records, new_id
 
 
 def wav_bytes(size: int) -> bytes:
@@ -39,7 +39,7 @@ def wav_bytes(size: int) -> bytes:
 
 def write_recordings(client: Any, repo: Path, users: list[int], count: int) -> dict[int, int]:
     """`count` recordings (media object, then manifest) round-robin over `users`; per user count."""
-    keys, layout, new_id = _lite_modules(repo)
+    keys, layout, records, new_id = _lite_modules(repo)
     body = wav_bytes(MEDIA_BYTES)
     digest = hashlib.sha256(body).hexdigest()
     base = time.time() - count  # a second apart, the newest a second ago
@@ -51,35 +51,32 @@ def write_recordings(client: Any, repo: Path, users: list[int], count: int) -> d
         session_uid = f"rebuild-{i:06d}"
         key = keys.media_key(user_id, recording_id, session_uid, "audio", "wav")
         at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(base + i)) + ".000000+00:00"
-        recording = {
-            "id": recording_id,
-            "user_id": user_id,
-            "session_uid": session_uid,
-            "meeting_id": None,
-            "source": "upload",
-            "status": "completed",
-            "created_at": at,
-            "completed_at": at,
-            "updated_at": at,
-            "title": f"Rebuild bench {i}",
-        }
-        media = {
-            "id": media_id,
-            "recording_id": recording_id,
-            "type": "audio",
-            "format": "wav",
-            "content_type": "audio/wav",
-            "storage_backend": "s3",
-            "storage_key": key,
-            "file_size_bytes": len(body),
-            "duration_seconds": (len(body) - 44) / 32000,
-            "sha256": digest,
-            "created_at": at,
-            "updated_at": at,
-            "extra": json.dumps({"sample_rate": 16000}),
-            "state": "complete",
-            "final_seq": None,
-        }
+        recording = records.Recording(
+            id=recording_id,
+            user_id=user_id,
+            session_uid=session_uid,
+            source="upload",
+            status="completed",
+            created_at=at,
+            completed_at=at,
+            updated_at=at,
+            title=f"Rebuild bench {i}",
+        )
+        media = records.MediaFile(
+            id=media_id,
+            recording_id=recording_id,
+            type="audio",
+            format="wav",
+            content_type="audio/wav",
+            storage_backend="s3",
+            storage_key=key,
+            file_size_bytes=len(body),
+            duration_seconds=(len(body) - 44) / 32000,
+            sha256=digest,
+            created_at=at,
+            updated_at=at,
+            extra=json.dumps({"sample_rate": 16000}),
+        )
         client.put_object(Bucket=BUCKET, Key=key, Body=body)
         manifest = layout.manifest_bytes(recording, [media])
         client.put_object(Bucket=BUCKET, Key=layout.manifest_key(user_id, recording_id), Body=manifest)

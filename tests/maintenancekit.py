@@ -89,7 +89,7 @@ class Store:
 
     def media_key(self, n: int = 0) -> str:
         media = self.services.index.media_for([self.recordings[n]["id"]])
-        return str(media[0]["storage_key"])
+        return media[0].storage_key
 
     def manifest_key(self, n: int = 0) -> str:
         return manifest_key(self.user_id, self.recordings[n]["id"])

@@ -9,6 +9,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lite.catalog.records import Chunk
 from lite.errors import BadInput
 from lite.sessions.chunk_meta import ChunkMeta, parse_seq
 from lite.sessions.finalize import missing_ranges
@@ -60,7 +61,7 @@ def test_a_bad_chunk_number_in_metadata_falls_back_to_the_flat_field_not_to_zero
 def test_missing_chunks_are_at_most_one_range_per_chunk_received(
     present: set[int], final: int | None
 ) -> None:
-    chunks = [{"seq": seq} for seq in present]
+    chunks = [Chunk(media_id=1, seq=n, storage_key=f"{n}", size=1, sha256="", created_at="") for n in present]
     ranges = missing_ranges(chunks, final)
     assert len(ranges) <= len(present) + 1
     covered = sum(last - first + 1 for first, last in ranges)

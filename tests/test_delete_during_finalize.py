@@ -43,7 +43,7 @@ async def test_a_delete_racing_the_final_chunk_leaves_nothing_and_never_fails(se
         recording = services.index.bot_recording(user["id"], session)
         assert recording is not None
 
-        async def delete_soon(delay: float, recording_id: int = recording["id"]) -> str:
+        async def delete_soon(delay: float, recording_id: int = recording.id) -> str:
             await asyncio.sleep(delay)
             try:
                 await services.recordings.delete(user["id"], recording_id)
@@ -57,8 +57,8 @@ async def test_a_delete_racing_the_final_chunk_leaves_nothing_and_never_fails(se
         assert outcome == "deleted", outcome  # the delete waited for the finalize, then took it all
         if isinstance(results[0], BaseException):  # the chunk lost the race: refused, never a crash
             assert isinstance(results[0], LiteError), results[0]
-        assert services.index.get_recording_by_id(recording["id"]) is None
-        assert not await services.catalog.manifest_exists(user["id"], recording["id"])
+        assert services.index.get_recording_by_id(recording.id) is None
+        assert not await services.catalog.manifest_exists(user["id"], recording.id)
     assert await stored_under(services, user["id"]) == []
 
 
@@ -82,10 +82,10 @@ async def test_nothing_deleted_comes_back_after_a_rebuild(settings: Settings) ->
             await send_chunk(services, user["id"], chunk, "gone", seq, final=seq == len(CHUNKS) - 1)
         recording = services.index.bot_recording(user["id"], "gone")
         assert recording is not None
-        await services.recordings.delete(user["id"], recording["id"])
+        await services.recordings.delete(user["id"], recording.id)
     finally:
         await services.aclose()
-    assert await after_a_rebuild(settings, user["id"], recording["id"]) == (False, [])
+    assert await after_a_rebuild(settings, user["id"], recording.id) == (False, [])
 
 
 async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothing_comes_back(
@@ -111,14 +111,14 @@ async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothin
             await real_delete(key)
 
         monkeypatch.setattr(services.storage, "delete", failing_after_one)
-        answer = await services.recordings.delete(user["id"], recording["id"])
+        answer = await services.recordings.delete(user["id"], recording.id)
         assert answer["status"] == "deleted"  # gone for the user at once
         with pytest.raises(NotFound):
-            await services.recordings.get(user["id"], recording["id"])
+            await services.recordings.get(user["id"], recording.id)
         assert await stored_under(services, user["id"]) != []  # storage failed part of it
         monkeypatch.setattr(services.storage, "delete", real_delete)  # storage is back
         assert await services.recordings.finish_deletes() == 0  # the background job's round
         assert await stored_under(services, user["id"]) == []
     finally:
         await services.aclose()
-    assert await after_a_rebuild(settings, user["id"], recording["id"]) == (False, [])
+    assert await after_a_rebuild(settings, user["id"], recording.id) == (False, [])

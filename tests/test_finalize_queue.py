@@ -80,17 +80,17 @@ async def test_a_due_session_a_stopped_server_left_is_finalized_after_the_next_s
     second = await build_services(settings)
     try:
         recording = second.index.bot_recording(user["id"], "restarted")
-        assert recording is not None and recording["status"] == "in_progress"
+        assert recording is not None and recording.status == "in_progress"
         rounds = asyncio.create_task(second.finalize_queue.run())
-        [media] = second.index.media_for([recording["id"]])
+        [media] = second.index.media_for([recording.id])
         for _ in range(400):  # completed, then its chunks removed
-            recording = second.index.get_recording_by_id(recording["id"])
-            if recording["status"] != "in_progress" and not second.index.chunks_of(media["id"]):
+            recording = second.index.get_recording_by_id(recording.id)
+            if recording.status != "in_progress" and not second.index.chunks_of(media.id):
                 break
             await asyncio.sleep(0.05)
         rounds.cancel()
-        assert recording["status"] == "completed"
-        assert second.index.chunks_of(media["id"]) == []
+        assert recording.status == "completed"
+        assert second.index.chunks_of(media.id) == []
     finally:
         await second.aclose()
 
@@ -117,7 +117,7 @@ async def test_sessions_past_finalize_queue_max_wait_for_the_next_round_and_none
                 break
             await asyncio.sleep(0.05)
         rounds.cancel()
-        statuses = [services.index.bot_recording(user["id"], s)["status"] for s in sessions]
+        statuses = [services.index.bot_recording(user["id"], s).status for s in sessions]
         assert statuses == ["completed"] * len(sessions)
     finally:
         await services.aclose()

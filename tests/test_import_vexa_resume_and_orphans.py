@@ -13,6 +13,7 @@ import pytest
 
 from lite.catalog import reconcile
 from lite.catalog.reconcile import Reconciler
+from lite.catalog.records import MediaFile, Recording
 from lite.catalog.verify import Verifier
 from lite.catalog.vexa_layout import is_vexa_key, parse
 from lite.config import Settings
@@ -52,13 +53,13 @@ async def test_a_run_killed_half_way_finishes_when_run_again(
         await put_all(services.storage, vexa_objects())
         save_manifest, insert = services.catalog.save_manifest, services.index.insert_recording
 
-        async def killed_before_the_manifest(recording: dict, media: list) -> None:
-            if recording["id"] == WAV_CHUNKS:  # after its chunks were assembled
+        async def killed_before_the_manifest(recording: Recording, media: list[MediaFile]) -> None:
+            if recording.id == WAV_CHUNKS:  # after its chunks were assembled
                 raise Crash
             await save_manifest(recording, media)
 
-        def killed_before_the_index(recording: dict, media: list) -> None:
-            if recording["id"] == WEBM_CHUNKS:  # after its manifest
+        def killed_before_the_index(recording: Recording, media: list[MediaFile]) -> None:
+            if recording.id == WEBM_CHUNKS:  # after its manifest
                 raise Crash
             insert(recording, media)
 
@@ -77,8 +78,8 @@ async def test_a_run_killed_half_way_finishes_when_run_again(
         added = set(await contents(services.storage)) - set(vexa_objects())
         assert added == ASSEMBLED | {f"recordings/{m[0]}/{m[1]}/manifest.json" for m in MANIFESTS}
         [media] = services.index.media_for([WAV_CHUNKS])
-        assert media["storage_key"] == f"recordings/{USER_B}/{WAV_CHUNKS}/{S[3]}.wav"
-        assert media["file_size_bytes"] == 44 + 3 * 32000
+        assert media.storage_key == f"recordings/{USER_B}/{WAV_CHUNKS}/{S[3]}.wav"
+        assert media.file_size_bytes == 44 + 3 * 32000
     finally:
         await services.aclose()
 

@@ -95,6 +95,6 @@ def test_the_lookups_find_what_they_look_for(tmp_path: Path) -> None:
     """The cases above measure real look-ups: they find the rows they name."""
     index = _index_with(tmp_path, FEW)
     recording = index.bot_recording(USER, "session-7")
-    assert recording is not None and recording["id"] == 7
+    assert recording is not None and recording.id == 7
     rows, total = index.recordings_page(USER, ListQuery(limit=50, meeting_id="meeting-7"))
-    assert [row["id"] for row in rows] == [7] and total == 1
+    assert [row.id for row in rows] == [7] and total == 1

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lite.catalog.index import Index, ListQuery, Row
+from lite.catalog.index import Index, ListQuery
+from lite.catalog.records import Recording
 
 STATUSES = ("in_progress", "completed", "failed")
 
@@ -19,17 +20,16 @@ def index(tmp_path: Path) -> Index:
     index = Index(tmp_path / "index.sqlite")
     for n in range(24):  # two users, so every query must also keep to its own user's rows
         index.insert_recording(
-            {
-                "id": n + 1,
-                "user_id": 1 + n % 2,
-                "session_uid": f"s{n % 3}",
-                "meeting_id": None if n % 4 == 0 else f"m{n % 4}",
-                "source": "upload",
-                "status": STATUSES[n % 3 if n < 20 else 1],
-                "created_at": f"2024-01-01T00:00:{n // 2:02d}Z",  # pairs share a time: id breaks the tie
-                "completed_at": None,
-                "updated_at": "2024-01-01T00:00:00Z",
-            },
+            Recording(
+                id=n + 1,
+                user_id=1 + n % 2,
+                session_uid=f"s{n % 3}",
+                meeting_id=None if n % 4 == 0 else f"m{n % 4}",
+                source="upload",
+                status=STATUSES[n % 3 if n < 20 else 1],
+                created_at=f"2024-01-01T00:00:{n // 2:02d}Z",  # pairs share a time: id breaks the tie
+                updated_at="2024-01-01T00:00:00Z",
+            ),
             [],
         )
     return index
@@ -55,9 +55,9 @@ def expected(index: Index, user_id: int, query: ListQuery) -> tuple[list[int], i
     return [row["id"] for row in page], len(matching)
 
 
-def ids(page: tuple[list[Row], int]) -> tuple[list[int], int]:
+def ids(page: tuple[list[Recording], int]) -> tuple[list[int], int]:
     rows, total = page
-    return [row["id"] for row in rows], total
+    return [row.id for row in rows], total
 
 
 @pytest.mark.parametrize(

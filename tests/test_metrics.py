@@ -19,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lite.catalog.index import Index
+from lite.catalog.records import OutboxEntry
 from lite.config import Settings, load_settings
 from lite.errors import NotFound, StorageUnavailable
 from lite.ops.metrics import Metrics
@@ -190,8 +191,8 @@ def test_webhook_outcomes_are_counted(tmp_path: Path, status: int, outcome: str)
     metrics = Metrics()
     metrics.watch(index)
     url = "http://receiver.example/hook"
-    row = {"event_id": row_key("evt_1", SYSTEM, url), "url": url, "secret": None, "body": "{}",
-           "created_at": "2026-01-01T00:00:00+00:00", "next_at": time.time()}  # fmt: skip
+    row = OutboxEntry(event_id=row_key("evt_1", SYSTEM, url), url=url, body="{}",
+                      created_at="2026-01-01T00:00:00+00:00", next_at=time.time())  # fmt: skip
     assert index.outbox_add([row], limit=10) == 1
     max_age = 1.0 if outcome == "dropped" else 1e10  # the row was made long ago
     settings = load_settings({"DATA_DIR": str(tmp_path)})

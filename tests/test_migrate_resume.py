@@ -22,6 +22,7 @@ import pytest
 
 from lite.catalog.index import Index, ListQuery
 from lite.catalog.layout import parse_manifest
+from lite.catalog.records import changed
 from lite.config import Settings, load_settings
 from lite.services import build_services
 from tests.conftest import backend_env, s3_client
@@ -62,9 +63,9 @@ async def _generate(settings: Settings) -> tuple[list[str], dict[int, bytes]]:
             await send_chunk(services, users[0]["id"], chunk, "bot-done", seq, final=seq == 2)
         await send_chunk(services, users[0]["id"], chunks[0], "bot-live", 0, final=False)  # still receiving
         bots, _ = services.index.recordings_page(users[0]["id"], ListQuery(limit=2))
-        for media in services.index.media_for([bot["id"] for bot in bots]):
-            master = settings.local_storage_dir / media["storage_key"]
-            expected[media["id"]] = master.read_bytes() if media["state"] == "complete" else chunks[0]
+        for media in services.index.media_for([bot.id for bot in bots]):
+            master = settings.local_storage_dir / media.storage_key
+            expected[media.id] = master.read_bytes() if media.state == "complete" else chunks[0]
     finally:
         await services.aclose()
     return keys, expected
@@ -149,7 +150,7 @@ def test_migrated_manifests_name_the_new_backend_and_nothing_else_changes(object
         recording, media = parse_manifest(objects.source[key])
         assert parse_manifest(objects.target[key]) == (
             recording,
-            [m | {"storage_backend": "s3"} for m in media],
+            [changed(m, storage_backend="s3") for m in media],
         )
 
 

@@ -52,9 +52,9 @@ async def test_chunks_under_a_media_file_finalized_just_before_a_kill(
     for seq in (0, 1):
         await send_chunk(services, lite.user_id, variant(seq), "meeting", seq, final=False)
     [media] = services.index.receiving_media()
-    recording = services.index.get_recording_by_id(media["recording_id"])
+    recording = services.index.get_recording_by_id(media.recording_id)
     assert recording is not None
-    chunks = [c["storage_key"] for c in services.index.chunks_of(media["id"])]
+    chunks = [c.storage_key for c in services.index.chunks_of(media.id)]
 
     def killed(*args: object) -> None:
         raise RuntimeError("SIGKILL")
@@ -65,10 +65,10 @@ async def test_chunks_under_a_media_file_finalized_just_before_a_kill(
             await services.finalizer.finalize(recording, force=True)
     outcome = await restarted(services).reconcile()
     keys = await lite.keys()
-    assert media["storage_key"] in keys
+    assert media.storage_key in keys
     if backend == "local":
         assert outcome.deleted == [] and set(chunks) <= keys
     else:
         assert sorted(outcome.deleted) == sorted(chunks) and not set(chunks) & keys
-        [now] = services.index.media_for([recording["id"]])
-        assert now["state"] == "complete"
+        [now] = services.index.media_for([recording.id])
+        assert now.state == "complete"

@@ -15,6 +15,7 @@ import pytest
 
 from lite.catalog import reconcile
 from lite.catalog.reconcile import Reconciler
+from lite.catalog.records import changed
 from lite.catalog.verify import Verifier
 from lite.ids import new_id
 from lite.sessions.bot_uploads import chunk_key
@@ -28,7 +29,7 @@ async def test_chunks_of_a_session_still_receiving_are_kept(lite: Lite) -> None:
         await send_chunk(lite.services, lite.user_id, WAV, "live", seq, final=False)
     [media] = lite.services.index.receiving_media()
     # A chunk stored just before a kill, never indexed: the bot sends it again, into the same place.
-    unindexed_chunk = chunk_key(media["storage_key"], 2)
+    unindexed_chunk = chunk_key(media.storage_key, 2)
     await lite.services.storage.put_bytes(unindexed_chunk, WAV)
     before = await lite.keys()
     outcome = await restarted(lite.services).reconcile()
@@ -88,11 +89,12 @@ async def test_verify_does_not_delete_an_orphan_that_was_named_after_the_walk(
     """An upload's file, listed before its manifest and index row were written: the repair after
     the walk looks again."""
     services = lite.services
-    recording = dict(services.index.get_recording_by_id(lite.recordings[0]) or {})
-    [media] = services.index.media_for([recording["id"]])
-    recording["id"] = media["recording_id"] = new_id()
-    media["id"] = new_id()
-    key = media["storage_key"] = f"recordings/{lite.user_id}/{recording['id']}/late.wav"
+    indexed = services.index.get_recording_by_id(lite.recordings[0])
+    assert indexed is not None
+    [indexed_media] = services.index.media_for([indexed.id])
+    recording = changed(indexed, id=new_id())
+    key = f"recordings/{lite.user_id}/{recording.id}/late.wav"
+    media = changed(indexed_media, id=new_id(), recording_id=recording.id, storage_key=key)
     await services.storage.put_bytes(key, WAV)
     report = await Verifier(services.storage, services.index, grace_seconds=0).run()
     [orphan] = report.findings

@@ -4,12 +4,12 @@ of the same server is writing. The writer must then still succeed, and nothing i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import MediaFile, Recording
 from tests.faultkit import random_wav
 from tests.test_bot_upload import send_chunk, wav_chunks
 
@@ -27,10 +27,10 @@ WRITERS: dict[str, Callable[[httpx.Client], httpx.Response]] = {
 def synced_after_every_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
     save_manifest = Catalog.save_manifest
 
-    async def then_synced(self: Catalog, recording: dict[str, Any], media: list[dict[str, Any]]) -> None:
+    async def then_synced(self: Catalog, recording: Recording, media: list[MediaFile]) -> None:
         await save_manifest(self, recording, media)
         # What `GET /recordings` of the same user does if it runs at this moment (Catalog.sync_user).
-        await self.load_recording(recording["user_id"], recording["id"])
+        await self.load_recording(recording.user_id, recording.id)
 
     monkeypatch.setattr(Catalog, "save_manifest", then_synced)
 

@@ -129,6 +129,6 @@ def test_an_index_file_from_before_search_is_indexed_at_its_next_start(tmp_path:
     index = Index(path)
     try:
         rows, total = index.recordings_page(1, ListQuery(limit=10, q="legacy"))
-        assert (total, [r["id"] for r in rows]) == (1, [7])
+        assert (total, [r.id for r in rows]) == (1, [7])
     finally:
         index.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from lite.catalog.layout import parse_manifest
+from lite.catalog.layout import manifest_bytes, parse_manifest
+from lite.catalog.records import changed
 from tests.maintenancekit import (
     WAV,
     Store,
@@ -54,6 +55,22 @@ async def test_repair_rewrites_a_missing_manifest_from_the_index(store: Store) -
     report = await store.verify(repair=True)
     assert [(f.kind, f.repaired) for f in report.findings] == [("no-manifest", True)]
     assert parse_manifest(await store.storage.read_bytes(store.manifest_key())) == parse_manifest(before)
+
+
+@pytest.mark.anyio
+async def test_repair_never_replaces_a_manifest_written_after_the_walk(store: Store) -> None:
+    """Another replica (its finalize, a rename) may write the manifest between the walk that found
+    it missing and the repair: the repair creates it only if it is still absent."""
+    before = await store.storage.read_bytes(store.manifest_key())
+    await store.storage.delete(store.manifest_key())
+    report = await store.verify(repair=False)
+    [finding] = report.findings
+    recording, media = parse_manifest(before)
+    newer = manifest_bytes(changed(recording, title="Renamed elsewhere"), media)
+    await store.storage.put_bytes(store.manifest_key(), newer)
+    assert finding.fix is not None
+    assert not await finding.fix()
+    assert await store.storage.read_bytes(store.manifest_key()) == newer
 
 
 @pytest.mark.anyio

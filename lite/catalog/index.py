@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import sqlite_utils
 
 from lite.catalog.account_queries import AccountQueries
 from lite.catalog.meeting_queries import MeetingQueries
 from lite.catalog.outbox_queries import OutboxQueries
+from lite.catalog.records import Chunk, MediaFile, Recording
 from lite.catalog.schema import ADDED_COLUMNS, LATER_INDEXES, SCHEMA
 from lite.catalog.session_queries import SessionQueries
-from lite.catalog.tables import Row
+from lite.catalog.tables import Row  # noqa: F401  (TEMP until accounts are typed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,42 +74,52 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
 
     # recordings and media
 
-    def insert_recording(self, recording: Row, media: list[Row]) -> None:
+    def insert_recording(self, recording: Recording, media: list[MediaFile]) -> None:
         with self.db.conn:
             self.db.execute("BEGIN")
             self._put_new(recording, media)
 
-    def _put_new(self, recording: Row | None, media: list[Row]) -> None:
+    def _put_new(self, recording: Recording | None, media: list[MediaFile]) -> None:
         """Insert rows just made. With shared storage their manifest, written just before, may have
         been indexed already by a replica sync of another request: then these rows replace those.
         Deleted explicitly (not INSERT OR REPLACE) so that the count triggers see the delete."""
         if recording is not None:
-            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording["id"],))
-            self.db["recordings"].insert(recording)
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording.id,))
+            self.db["recordings"].insert(recording.columns())
         for item in media:
-            self.db.execute("DELETE FROM media_files WHERE id = ?", (item["id"],))
-            self.db["media_files"].insert(item)
+            self.db.execute("DELETE FROM media_files WHERE id = ?", (item.id,))
+            self.db["media_files"].insert(item.columns())
 
-    def get_recording(self, user_id: int, recording_id: int) -> Row | None:
-        return self._one("SELECT * FROM recordings WHERE id = ? AND user_id = ?", (recording_id, user_id))
+    def get_recording(self, user_id: int, recording_id: int) -> Recording | None:
+        sql = "SELECT * FROM recordings WHERE id = ? AND user_id = ?"
+        return self._record(Recording, sql, (recording_id, user_id))
 
-    def media_for(self, recording_ids: list[int]) -> list[Row]:
+    def media_for(self, recording_ids: list[int]) -> list[MediaFile]:
         if not recording_ids:
             return []
         marks = ",".join("?" * len(recording_ids))
-        return self._all(
+        return self._records(
+            MediaFile,
             f"SELECT * FROM media_files WHERE recording_id IN ({marks}) ORDER BY recording_id, type",
             tuple(recording_ids),
         )
 
-    def get_media(self, user_id: int, recording_id: int, media_id: int) -> Row | None:
-        return self._one(
+    def media_by_recording(self, recording_ids: list[int]) -> dict[int, list[MediaFile]]:
+        """Each recording's media files (an empty list for one without), in the order given."""
+        found: dict[int, list[MediaFile]] = {recording_id: [] for recording_id in recording_ids}
+        for media in self.media_for(recording_ids):
+            found[media.recording_id].append(media)
+        return found
+
+    def get_media(self, user_id: int, recording_id: int, media_id: int) -> MediaFile | None:
+        return self._record(
+            MediaFile,
             "SELECT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
             "WHERE m.id = ? AND m.recording_id = ? AND r.user_id = ?",
             (media_id, recording_id, user_id),
         )
 
-    def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Row], int]:
+    def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Recording], int]:
         """The page's rows and how many recordings match in all."""
         terms = search_terms(query.q) if query.q is not None else None
         if query.q is not None and terms is None:  # only punctuation: nothing can match
@@ -147,7 +159,8 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
         if total // 2 < offset < total:
             # OFFSET walks every row it skips: a page in the older half is found from the oldest end.
             order, offset, limit = "ASC", max(0, total - offset - limit), min(limit, total - offset)
-        rows = self._all(
+        rows = self._records(
+            Recording,
             f"SELECT * FROM recordings WHERE {clause} "
             f"ORDER BY created_at {order}, id {order} LIMIT ? OFFSET ?",
             (*params, limit, offset),
@@ -205,8 +218,8 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
         assert table in ("users", "api_keys", "recordings", "media_files")
         return self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is not None
 
-    def get_recording_by_id(self, recording_id: int) -> Row | None:
-        return self._one("SELECT * FROM recordings WHERE id = ?", (recording_id,))
+    def get_recording_by_id(self, recording_id: int) -> Recording | None:
+        return self._record(Recording, "SELECT * FROM recordings WHERE id = ?", (recording_id,))
 
     # the catalog: refilling the index from storage
 
@@ -220,34 +233,34 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
         rows = self.db.execute("SELECT id, status FROM recordings WHERE user_id = ?", (user_id,)).fetchall()
         return {int(row[0]): str(row[1]) for row in rows}
 
-    def replace_recording(self, recording: Row, media: list[Row], chunks: list[Row]) -> None:
+    def replace_recording(self, recording: Recording, media: list[MediaFile], chunks: list[Chunk]) -> None:
         with self.db.conn:
             self.db.execute("BEGIN")
-            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording["id"],))
-            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording["id"],))
-            self.db["recordings"].insert(recording)
+            self.db.execute("DELETE FROM media_files WHERE recording_id = ?", (recording.id,))
+            self.db.execute("DELETE FROM recordings WHERE id = ?", (recording.id,))
+            self.db["recordings"].insert(recording.columns())
             if media:
-                self.db["media_files"].insert_all(media)
+                self.db["media_files"].insert_all(m.columns() for m in media)
             if chunks:
-                self.db["chunks"].upsert_all(chunks, pk=("media_id", "seq"))
+                self.db["chunks"].upsert_all((c.columns() for c in chunks), pk=("media_id", "seq"))
             self._size_receiving_media()
 
-    def bulk_insert_recordings(self, batch: list[tuple[Row, list[Row]]]) -> None:
+    def bulk_insert_recordings(self, batch: list[tuple[Recording, list[MediaFile]]]) -> None:
         if not batch:
             return
         with self.db.conn:
             self.db.execute("BEGIN")
-            self.db["recordings"].insert_all((r for r, _ in batch), replace=True, batch_size=500)
-            media = [m for _, items in batch for m in items]
+            self.db["recordings"].insert_all((r.columns() for r, _ in batch), replace=True, batch_size=500)
+            media = [m.columns() for _, items in batch for m in items]
             if media:
                 self.db["media_files"].insert_all(media, replace=True, batch_size=500)
 
-    def receiving_media(self) -> list[Row]:
-        return self._all("SELECT * FROM media_files WHERE state = 'receiving'", ())
+    def receiving_media(self) -> list[MediaFile]:
+        return self._records(MediaFile, "SELECT * FROM media_files WHERE state = 'receiving'", ())
 
     # maintenance (verify, migrate)
 
-    def recordings_in_key_order(self, batch: int = 500) -> Iterator[list[Row]]:
+    def recordings_in_key_order(self, batch: int = 500) -> Iterator[list[Recording]]:
         """Every recording, in batches, ordered as storage lists their prefixes (text order of
         `recordings/<user_id>/<id>/`), so verify can merge both streams without holding either."""
         cursor = self.db.execute(
@@ -255,7 +268,7 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
         )
         names = [c[0] for c in cursor.description]
         while rows := cursor.fetchmany(batch):
-            yield [dict(zip(names, row, strict=True)) for row in rows]
+            yield [msgspec.convert(dict(zip(names, row, strict=True)), Recording) for row in rows]
 
     def set_media_backend(self, recording_ids: list[int], backend: str) -> None:
         marks = ",".join("?" * len(recording_ids))
@@ -264,11 +277,11 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
             (backend, *recording_ids),
         )
 
-    def bulk_insert_chunks(self, rows: list[Row]) -> None:
+    def bulk_insert_chunks(self, rows: list[Chunk]) -> None:
         with self.db.conn:
             self.db.execute("BEGIN")
             if rows:
-                self.db["chunks"].upsert_all(rows, pk=("media_id", "seq"))
+                self.db["chunks"].upsert_all((c.columns() for c in rows), pk=("media_id", "seq"))
             self._size_receiving_media()
 
     def _size_receiving_media(self) -> None:

@@ -15,18 +15,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lite.catalog.index import Row
+import msgspec
+
 from lite.catalog.keys import recording_prefix
+from lite.catalog.records import Manifest, MediaFile, Recording
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-RECORDING_FIELDS = ("id", "user_id", "session_uid", "meeting_id", "source", "status", "created_at",
-                    "completed_at", "updated_at")  # fmt: skip
-# Added later: manifests written before them lack them (read as None).
-LATER_RECORDING_FIELDS = ("platform", "native_meeting_id", "error_message", "title")
-MEDIA_FIELDS = ("id", "recording_id", "type", "format", "content_type", "storage_backend", "storage_key",
-                "file_size_bytes", "duration_seconds", "sha256", "created_at", "updated_at", "extra", "state",
-                "final_seq")  # fmt: skip
+# Fields added after the first release (title, platform, ...) are read as None from older
+# manifests: their defaults in lite.catalog.records. Unknown fields are ignored (a newer writer).
+_MANIFEST = msgspec.json.Decoder(Manifest)
 
 
 def manifest_key(user_id: int, recording_id: int) -> str:
@@ -49,21 +47,13 @@ def dump(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
-def manifest_of(recording: Row, media: list[Row]) -> dict[str, Any]:
-    return {
-        "version": MANIFEST_VERSION,
-        "recording": {k: recording.get(k) for k in (*RECORDING_FIELDS, *LATER_RECORDING_FIELDS)},
-        "media_files": [{k: m.get(k) for k in MEDIA_FIELDS} for m in media],
-    }
+def manifest_bytes(recording: Recording, media: list[MediaFile]) -> bytes:
+    # Sorted keys, as `dump` writes the catalog's other objects.
+    manifest = Manifest(version=MANIFEST_VERSION, recording=recording, media_files=list(media))
+    return msgspec.json.encode(manifest, order="sorted")
 
 
-def manifest_bytes(recording: Row, media: list[Row]) -> bytes:
-    return dump(manifest_of(recording, media))
-
-
-def parse_manifest(data: bytes) -> tuple[Row, list[Row]]:
-    doc = json.loads(data)
-    recording = {k: doc["recording"][k] for k in RECORDING_FIELDS}
-    recording |= {k: doc["recording"].get(k) for k in LATER_RECORDING_FIELDS}
-    media = [{k: m.get(k) for k in MEDIA_FIELDS} for m in doc["media_files"]]
-    return recording, media
+def parse_manifest(data: bytes) -> tuple[Recording, list[MediaFile]]:
+    """The recording and media files a manifest holds; ValueError when it is not a manifest."""
+    manifest = _MANIFEST.decode(data)
+    return manifest.recording, manifest.media_files

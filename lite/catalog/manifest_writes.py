@@ -20,15 +20,16 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
 from lite.catalog.keys import recording_prefix
 from lite.catalog.layout import MANIFEST, manifest_bytes, manifest_key, parse_manifest
+from lite.catalog.records import MediaFile, Recording
 from lite.errors import Busy, LiteError, WriteConflict
 from lite.storage import Storage
 
 ATTEMPTS = 12  # each conflict means another replica's write landed: far more is a livelock
-Doc = tuple[Row, list[Row]]
-Change = Callable[[Row, list[Row]], Doc]
+Doc = tuple[Recording, list[MediaFile]]
+Change = Callable[[Recording, list[MediaFile]], Doc]  # what a request changes, applied to what is stored
 
 
 class RecordingGone(LiteError):
@@ -39,8 +40,8 @@ class RecordingGone(LiteError):
 
 @dataclass(frozen=True)
 class TaggedManifest:
-    recording: Row
-    media: list[Row]
+    recording: Recording
+    media: list[MediaFile]
     data: bytes
     etag: str
 
@@ -89,6 +90,17 @@ class ManifestWrites:
                 await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
             current = await self.read_manifest(user_id, recording_id)
         raise Busy(f"recording {recording_id} is being changed by other requests; try again", retry_after=1)
+
+    async def restore_manifest(self, recording: Recording, media: list[MediaFile]) -> bool:
+        """A manifest found missing (verify --repair), written again from the index: created only if
+        still absent, so one another replica wrote meanwhile (its finalize, say) is never replaced
+        by this index's older view. False when one is there."""
+        key = manifest_key(recording.user_id, recording.id)
+        try:
+            await self.storage.put_new(key, manifest_bytes(recording, media))
+        except WriteConflict:
+            return False
+        return True
 
     async def discard_deleted(self, user_id: int, recording_id: int, written: list[str]) -> None:
         """After an update found the manifest gone: the objects this request stored (`written`) and

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lite.catalog.account_manifests import AccountManifests
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
 from lite.catalog.layout import (
     MANIFEST,
     manifest_bytes,
@@ -31,6 +31,7 @@ from lite.catalog.layout import (
 from lite.catalog.manifest_writes import ManifestWrites
 from lite.catalog.parallel import gather_limited
 from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key
+from lite.catalog.records import Chunk, MediaFile, Recording
 from lite.catalog.replicas import PrivateVolume, Replicas
 from lite.catalog.shared_bucket import SharedBucket
 from lite.errors import NotFound
@@ -75,23 +76,21 @@ class Catalog(AccountManifests, ManifestWrites):
 
     # recordings
 
-    async def save_manifest(self, recording: Row, media: list[Row]) -> None:
-        recording_id = recording["id"]
-        await self.storage.put_bytes(
-            manifest_key(recording["user_id"], recording_id), manifest_bytes(recording, media)
-        )
+    async def save_manifest(self, recording: Recording, media: list[MediaFile]) -> None:
+        key = manifest_key(recording.user_id, recording.id)
+        await self.storage.put_bytes(key, manifest_bytes(recording, media))
 
     async def delete_manifest(self, user_id: int, recording_id: int) -> None:
         await self.storage.delete(manifest_key(user_id, recording_id))
 
-    async def load_recording(self, user_id: int, recording_id: int) -> Row | None:
+    async def load_recording(self, user_id: int, recording_id: int) -> Recording | None:
         """Index a recording another replica wrote (or refresh one whose manifest changed)."""
         try:
             data = await self.storage.read_bytes(manifest_key(user_id, recording_id))
         except NotFound:
             return None
         recording, media = parse_manifest(data)
-        if recording["user_id"] != user_id:
+        if recording.user_id != user_id:
             return None
         chunks = await self._chunks_of(media)
         self.index.replace_recording(recording, media, chunks)
@@ -104,16 +103,15 @@ class Catalog(AccountManifests, ManifestWrites):
             return False
         return True
 
-    async def _chunks_of(self, media: list[Row]) -> list[Row]:
-        chunks: list[Row] = []
+    async def _chunks_of(self, media: list[MediaFile]) -> list[Chunk]:
+        chunks: list[Chunk] = []
         for item in media:
-            if item.get("state") != "receiving":
+            if item.state != "receiving":
                 continue
-            prefix = item["storage_key"] + ".chunks/"
-            async for info in self.storage.list(prefix):
+            async for info in self.storage.list(item.storage_key + ".chunks/"):
                 seq = info.key.rsplit("/", 1)[1]
                 if seq.isdigit():
-                    chunks.append(_chunk_row(item["id"], int(seq), info.key, info.size))
+                    chunks.append(_listed_chunk(item.id, int(seq), info.key, info.size))
         return chunks
 
     async def sync_user(self, user_id: int) -> None:
@@ -164,16 +162,16 @@ class Catalog(AccountManifests, ManifestWrites):
         for key, data in zip(keys, documents, strict=True):
             try:
                 batch.append(parse_manifest(data))
-            except (ValueError, KeyError, TypeError):
+            except ValueError:
                 progress.skipped.append(key)
                 log.error("skipping unreadable manifest %s", key)
         self.index.bulk_insert_recordings(batch)
         progress.recordings += len(batch)
 
     def _index_chunks(self, chunk_objects: dict[str, list[tuple[int, str, int]]]) -> None:
-        receiving = {m["storage_key"]: m["id"] for m in self.index.receiving_media()}
+        receiving = {m.storage_key: m.id for m in self.index.receiving_media()}
         rows = [
-            _chunk_row(receiving[master], seq, key, size)
+            _listed_chunk(receiving[master], seq, key, size)
             for master, found in chunk_objects.items()
             if master in receiving
             for seq, key, size in found
@@ -181,7 +179,6 @@ class Catalog(AccountManifests, ManifestWrites):
         self.index.bulk_insert_chunks(rows)
 
 
-def _chunk_row(media_id: int, seq: int, key: str, size: int) -> Row:
+def _listed_chunk(media_id: int, seq: int, key: str, size: int) -> Chunk:
     # The chunk's SHA-256 is not in a listing; "" marks it unknown (it only versions live ETags).
-    return {"media_id": media_id, "seq": seq, "storage_key": key, "size": size, "sha256": "",
-            "is_final": 0, "created_at": ""}  # fmt: skip
+    return Chunk(media_id=media_id, seq=seq, storage_key=key, size=size, sha256="", created_at="")

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lite.catalog.tables import Row, Tables
+import msgspec
+
+from lite.catalog.records import Recording
+from lite.catalog.tables import Tables
 
 # One row per meeting, with what its recordings say about it. `first_id` names a meeting that has no
 # meeting id of its own (an upload with only platform and native_meeting_id).
@@ -25,6 +28,21 @@ STATUS_OF_GROUP = {
 }
 
 
+class Meeting(msgspec.Struct, kw_only=True):
+    """A meeting as its recordings describe it (one row of MEETING_COLUMNS)."""
+
+    meeting_id: str | None
+    platform: str | None
+    native_meeting_id: str | None
+    first_id: int
+    recordings: int
+    start_time: str
+    updated_at: str
+    end_time: str  # '' while none of its recordings has completed
+    in_progress: int
+    failed: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class MeetingQuery:
     limit: int = 100
@@ -36,7 +54,7 @@ class MeetingQuery:
 
 
 class MeetingQueries(Tables):
-    def meetings(self, user_id: int, query: MeetingQuery) -> list[Row]:
+    def meetings(self, user_id: int, query: MeetingQuery) -> list[Meeting]:
         """The user's meetings, newest first."""
         where, params = f"user_id = ? AND {HAS_MEETING}", [user_id]
         if query.platform is not None:
@@ -48,16 +66,18 @@ class MeetingQueries(Tables):
             conditions.append("(meeting_id = ? OR (meeting_id IS NULL AND CAST(first_id AS TEXT) = ?))")
             params += [query.meeting_id, query.meeting_id]
         having = "HAVING " + " AND ".join(conditions) if conditions else ""
-        return self._all(
+        rows = self._all(
             f"SELECT {MEETING_COLUMNS} FROM recordings WHERE {where} "
             f"GROUP BY platform, native_meeting_id, meeting_id {having} "
             "ORDER BY start_time DESC, first_id DESC LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
         )
+        return [msgspec.convert(row, Meeting) for row in rows]
 
-    def meeting_recordings(self, user_id: int, meeting: Row) -> list[Row]:
-        return self._all(
+    def meeting_recordings(self, user_id: int, meeting: Meeting) -> list[Recording]:
+        return self._records(
+            Recording,
             "SELECT * FROM recordings WHERE user_id = ? AND platform IS ? AND native_meeting_id IS ? "
             "AND meeting_id IS ? ORDER BY created_at, id",
-            (user_id, meeting["platform"], meeting["native_meeting_id"], meeting["meeting_id"]),
+            (user_id, meeting.platform, meeting.native_meeting_id, meeting.meeting_id),
         )

@@ -8,11 +8,12 @@ receiver has answered (or it was given up), and rescheduled (`attempts`, `next_a
 
 from __future__ import annotations
 
-from lite.catalog.tables import Row, Tables
+from lite.catalog.records import OutboxEntry
+from lite.catalog.tables import Tables
 
 
 class OutboxQueries(Tables):
-    def outbox_add(self, rows: list[Row], limit: int) -> int:
+    def outbox_add(self, rows: list[OutboxEntry], limit: int) -> int:
         """Queue rows (event_id, url, secret, body, created_at, next_at); a row whose key is queued
         already is left as it is (one event is never queued twice for one URL). Refused whole when
         the outbox would hold more than `limit` rows. Returns how many rows were added, -1 if refused."""
@@ -26,21 +27,15 @@ class OutboxQueries(Tables):
                 added += self.db.execute(
                     "INSERT OR IGNORE INTO webhook_outbox (event_id, url, secret, body, created_at, "
                     "attempts, next_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
-                    (
-                        row["event_id"],
-                        row["url"],
-                        row["secret"],
-                        row["body"],
-                        row["created_at"],
-                        row["next_at"],
-                    ),
+                    (row.event_id, row.url, row.secret, row.body, row.created_at, row.next_at),
                 ).rowcount
             return added
 
-    def outbox_due(self, now: float, limit: int, busy: tuple[str, ...] = ()) -> list[Row]:
+    def outbox_due(self, now: float, limit: int, busy: tuple[str, ...] = ()) -> list[OutboxEntry]:
         """The rows whose next attempt is due, soonest first, but those `busy` (being sent)."""
         skip = f"AND event_id NOT IN ({','.join('?' * len(busy))})" if busy else ""
-        return self._all(
+        return self._records(
+            OutboxEntry,
             f"SELECT * FROM webhook_outbox WHERE next_at <= ? {skip} ORDER BY next_at LIMIT ?",
             (now, *busy, limit),
         )

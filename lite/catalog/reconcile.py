@@ -159,8 +159,8 @@ class Reconciler:
         Taking it in first makes chunks left under a finished media file the orphans they are."""
         services = self.services
         for recording in self.replicas.maybe_ahead():  # none on a private volume
-            async with services.finalizer.locks(recording["user_id"], recording["session_uid"]):
-                await services.catalog.load_recording(recording["user_id"], recording["id"])
+            async with services.finalizer.locks(recording.user_id, recording.session_uid):
+                await services.catalog.load_recording(recording.user_id, recording.id)
 
     async def _written_by_lite(self, key: str) -> bool:
         """Under `recordings/<user>/<recording>/` of a user Lite knows: a bucket may hold what other

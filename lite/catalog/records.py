@@ -106,3 +106,15 @@ class ApiKey(Record, kw_only=True):
     name: str | None = None
     expires_at: str | None = None
     last_used_at: str | None = None  # the index's own: not in the key's file
+
+
+class OutboxEntry(Record, kw_only=True):
+    """One webhook event waiting for one subscriber (lite.sessions.webhook_delivery)."""
+
+    event_id: str  # the event's id, the subscriber's kind and URL (lite.sessions.webhooks.row_key)
+    url: str
+    secret: str | None = None
+    body: str  # the envelope's JSON, as it will be sent
+    created_at: str
+    attempts: int = 0
+    next_at: float  # time.time() of the next attempt

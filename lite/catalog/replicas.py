@@ -17,8 +17,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
 from lite.catalog.manifest_writes import Change, Doc
+from lite.catalog.records import Chunk, MediaFile, Recording
+from lite.catalog.tables import Row
+
+# What a chunk made: its recording and its media file, each None when it was there already.
+Made = tuple[Recording | None, MediaFile | None]
 
 
 class Replicas(Protocol):
@@ -70,8 +75,8 @@ class Replicas(Protocol):
         ...
 
     async def recording_as_stored(
-        self, user_id: int, recording_id: int, row: Row | None, confirm: bool
-    ) -> Row | None:
+        self, user_id: int, recording_id: int, row: Recording | None, confirm: bool
+    ) -> Recording | None:
         """The indexed `row` (None: not indexed) as it is now: written, finalized, and (when
         `confirm`) deleted or renamed by another replica."""
         ...
@@ -80,7 +85,7 @@ class Replicas(Protocol):
         """The recording's objects that this index may not know (another replica stored them)."""
         ...
 
-    def rewrite_missing(self, change: Change, recording: Row, media: list[Row]) -> Doc | None:
+    def rewrite_missing(self, change: Change, recording: Recording, media: list[MediaFile]) -> Doc | None:
         """What a manifest found missing is written again as: `change` of these rows where only
         damage removes one, None where a delete on another replica did (nothing may bring the
         recording back)."""
@@ -92,30 +97,30 @@ class Replicas(Protocol):
         ...
 
     # bot sessions (lite.sessions.bot_uploads, finalize)
-    async def session_recording(self, user_id: int, session_uid: str) -> Row | None:
+    async def session_recording(self, user_id: int, session_uid: str) -> Recording | None:
         """The session's recording as it is now (another replica may have started or finalized it)."""
         ...
 
-    async def claim_session(self, recording: Row) -> Row:
+    async def claim_session(self, recording: Recording) -> Recording:
         """The session's recording: `recording`, or the one another replica claimed first."""
         ...
 
-    async def session_still_claimed(self, recording: Row) -> bool:
+    async def session_still_claimed(self, recording: Recording) -> bool:
         """After creating its manifest: does the session's claim still name the recording?"""
         ...
 
-    async def release_session(self, recording: Row) -> None:
+    async def release_session(self, recording: Recording) -> None:
         """At a delete, before the manifest goes: the session's claim (lite.catalog.session_claims)."""
         ...
 
     async def index_chunk(
-        self, recording: Row, made: tuple[Row | None, Row | None], media: Row, chunk: Row, now: str
-    ) -> tuple[Row, Row]:
+        self, recording: Recording, made: Made, media: MediaFile, chunk: Chunk, now: str
+    ) -> tuple[Recording, MediaFile]:
         """A stored chunk into the index, with the recording and media rows it `made` (None: not
         new); returns the recording and media row as they are now."""
         ...
 
-    async def active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
+    async def active_elsewhere(self, recording: Recording, cutoff: datetime) -> bool:
         """Did a chunk of this recording reach another replica after `cutoff` (so it is not idle)?"""
         ...
 
@@ -124,7 +129,7 @@ class Replicas(Protocol):
         """Unaccounted objects last written before this belong to no live request."""
         ...
 
-    def maybe_ahead(self) -> list[Row]:
+    def maybe_ahead(self) -> list[Recording]:
         """Indexed recordings in progress whose manifest another writer may have moved on."""
         ...
 
@@ -169,42 +174,42 @@ class PrivateVolume:
         return None
 
     async def recording_as_stored(
-        self, user_id: int, recording_id: int, row: Row | None, confirm: bool
-    ) -> Row | None:
+        self, user_id: int, recording_id: int, row: Recording | None, confirm: bool
+    ) -> Recording | None:
         return row
 
     async def stored_elsewhere(self, user_id: int, recording_id: int) -> list[str]:
         return []
 
-    def rewrite_missing(self, change: Change, recording: Row, media: list[Row]) -> Doc | None:
+    def rewrite_missing(self, change: Change, recording: Recording, media: list[MediaFile]) -> Doc | None:
         return change(recording, media)  # only damage removes a manifest here: it is written again, as always
 
     async def deleted_elsewhere(self, user_id: int, recording_id: int) -> bool:
         return False
 
-    async def session_recording(self, user_id: int, session_uid: str) -> Row | None:
+    async def session_recording(self, user_id: int, session_uid: str) -> Recording | None:
         return self.index.bot_recording(user_id, session_uid)
 
-    async def claim_session(self, recording: Row) -> Row:
+    async def claim_session(self, recording: Recording) -> Recording:
         return recording  # the session lock already makes one recording per session
 
-    async def session_still_claimed(self, recording: Row) -> bool:
+    async def session_still_claimed(self, recording: Recording) -> bool:
         return True
 
-    async def release_session(self, recording: Row) -> None:
+    async def release_session(self, recording: Recording) -> None:
         return None
 
     async def index_chunk(
-        self, recording: Row, made: tuple[Row | None, Row | None], media: Row, chunk: Row, now: str
-    ) -> tuple[Row, Row]:
+        self, recording: Recording, made: Made, media: MediaFile, chunk: Chunk, now: str
+    ) -> tuple[Recording, MediaFile]:
         self.index.record_chunk(*made, chunk, now)
         return recording, media
 
-    async def active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
+    async def active_elsewhere(self, recording: Recording, cutoff: datetime) -> bool:
         return False
 
     def quiet_before(self, started: datetime, grace: timedelta) -> datetime:
         return started  # nothing this process did not write, and it wrote nothing before it started
 
-    def maybe_ahead(self) -> list[Row]:
+    def maybe_ahead(self) -> list[Recording]:
         return []

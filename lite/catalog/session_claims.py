@@ -19,24 +19,24 @@ per session: no claims are written there (lite.catalog.replicas.PrivateVolume ne
 
 from __future__ import annotations
 
-from lite.catalog.index import Row
 from lite.catalog.keys import session_claim_key
 from lite.catalog.layout import manifest_bytes, parse_manifest
+from lite.catalog.records import Recording
 from lite.errors import Busy, WriteConflict
 from lite.storage import Storage
 
 ATTEMPTS = 3  # a claim found gone right after a conflict: removed by a delete in between
 
 
-async def _read(storage: Storage, user_id: int, session_uid: str) -> Row | None:
+async def _read(storage: Storage, user_id: int, session_uid: str) -> Recording | None:
     found = await storage.get_tagged(session_claim_key(user_id, session_uid))
     return None if found is None else parse_manifest(found.data)[0]
 
 
-async def claim(storage: Storage, recording: Row) -> Row:
+async def claim(storage: Storage, recording: Recording) -> Recording:
     """The session's recording: `recording` if this replica's claim won, else the claimed one. A
     conflict on this replica's own retried write reads back its own recording (its id is unique)."""
-    user_id, session_uid = recording["user_id"], recording["session_uid"]
+    user_id, session_uid = recording.user_id, recording.session_uid
     for _ in range(ATTEMPTS):
         try:
             await storage.put_new(session_claim_key(user_id, session_uid), manifest_bytes(recording, []))
@@ -48,15 +48,15 @@ async def claim(storage: Storage, recording: Row) -> Row:
     raise Busy(f"session {session_uid!r} is being started and deleted at once; send the chunk again")
 
 
-async def still_claimed(storage: Storage, recording: Row) -> bool:
-    claimed = await _read(storage, recording["user_id"], recording["session_uid"])
-    return claimed is not None and claimed["id"] == recording["id"]
+async def still_claimed(storage: Storage, recording: Recording) -> bool:
+    claimed = await _read(storage, recording.user_id, recording.session_uid)
+    return claimed is not None and claimed.id == recording.id
 
 
-async def release(storage: Storage, recording: Row) -> None:
+async def release(storage: Storage, recording: Recording) -> None:
     """At a delete, before the manifest goes: the claim, if it names this recording (a session's
     earlier recording, deleted before, may have left its session to a newer one)."""
-    if recording.get("source") != "bot":
+    if recording.source != "bot":
         return
     if await still_claimed(storage, recording):
-        await storage.delete(session_claim_key(recording["user_id"], recording["session_uid"]))
+        await storage.delete(session_claim_key(recording.user_id, recording.session_uid))

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lite.catalog import session_claims
-from lite.catalog.index import Row
 from lite.catalog.keys import recording_prefix
 from lite.catalog.layout import manifest_key, parse_manifest
 from lite.catalog.manifest_writes import Change, Doc, RecordingGone
+from lite.catalog.records import Chunk, MediaFile, Recording, changed
+from lite.catalog.replicas import Made
+from lite.catalog.tables import Row
 from lite.errors import BadInput, NotFound
 
 if TYPE_CHECKING:
@@ -112,34 +114,35 @@ class SharedBucket:
             self.index.delete_recording(recording_id)
 
     async def recording_as_stored(
-        self, user_id: int, recording_id: int, row: Row | None, confirm: bool
-    ) -> Row | None:
-        if row is None or row["status"] == "in_progress":  # new, or maybe finalized elsewhere
+        self, user_id: int, recording_id: int, row: Recording | None, confirm: bool
+    ) -> Recording | None:
+        if row is None or row.status == "in_progress":  # new, or maybe finalized elsewhere
             return await self.catalog.load_recording(user_id, recording_id)
         return await self._completed_as_stored(row) if confirm else row
 
-    async def _completed_as_stored(self, row: Row) -> Row | None:
+    async def _completed_as_stored(self, row: Recording) -> Recording | None:
         """Gone when another replica deleted it, retitled when another renamed it (the one change a
         completed recording can get). One read of a small object, where a stat was needed anyway."""
         try:
-            data = await self.storage.read_bytes(manifest_key(row["user_id"], row["id"]))
+            data = await self.storage.read_bytes(manifest_key(row.user_id, row.id))
         except NotFound:
-            self.index.delete_recording(row["id"])
+            self.index.delete_recording(row.id)
             return None
         try:
-            title = parse_manifest(data)[0].get("title")
-        except (ValueError, KeyError, TypeError):  # unreadable: kept as indexed (verify reports it)
+            title = parse_manifest(data)[0].title
+        except ValueError:  # unreadable: kept as indexed (verify reports it)
             return row
-        if title != row.get("title"):
-            self.index.set_title(row["id"], title)
-        return {**row, "title": title}
+        if title == row.title:
+            return row
+        self.index.set_title(row.id, title)
+        return changed(row, title=title)
 
     async def stored_elsewhere(self, user_id: int, recording_id: int) -> list[str]:
         # A chunk, a master just assembled. Listed after the manifest is gone: whatever lands later is
         # its writer's to remove, as its conditional manifest write (or check) then fails.
         return [info.key async for info in self.storage.list(recording_prefix(user_id, recording_id))]
 
-    def rewrite_missing(self, change: Change, recording: Row, media: list[Row]) -> Doc | None:
+    def rewrite_missing(self, change: Change, recording: Recording, media: list[MediaFile]) -> Doc | None:
         return None  # a delete removed it: nothing brings the recording back
 
     async def deleted_elsewhere(self, user_id: int, recording_id: int) -> bool:
@@ -148,49 +151,49 @@ class SharedBucket:
 
     # bot sessions
 
-    async def session_recording(self, user_id: int, session_uid: str) -> Row | None:
+    async def session_recording(self, user_id: int, session_uid: str) -> Recording | None:
         recording = self.index.bot_recording(user_id, session_uid)
         if recording is None:
             await self.sync_user(user_id)
-        elif recording["status"] == "in_progress":
-            await self.catalog.load_recording(user_id, recording["id"])
+        elif recording.status == "in_progress":
+            await self.catalog.load_recording(user_id, recording.id)
         return self.index.bot_recording(user_id, session_uid)
 
-    async def claim_session(self, recording: Row) -> Row:
+    async def claim_session(self, recording: Recording) -> Recording:
         claimed = await session_claims.claim(self.storage, recording)
-        if claimed["id"] == recording["id"]:
+        if claimed.id == recording.id:
             return recording
-        return await self.catalog.load_recording(recording["user_id"], claimed["id"]) or claimed
+        return await self.catalog.load_recording(recording.user_id, claimed.id) or claimed
 
-    async def session_still_claimed(self, recording: Row) -> bool:
+    async def session_still_claimed(self, recording: Recording) -> bool:
         return await session_claims.still_claimed(self.storage, recording)
 
-    async def release_session(self, recording: Row) -> None:
+    async def release_session(self, recording: Recording) -> None:
         await session_claims.release(self.storage, recording)
 
     async def index_chunk(
-        self, recording: Row, made: tuple[Row | None, Row | None], media: Row, chunk: Row, now: str
-    ) -> tuple[Row, Row]:
+        self, recording: Recording, made: Made, media: MediaFile, chunk: Chunk, now: str
+    ) -> tuple[Recording, MediaFile]:
         """After the chunk is stored: the recording as storage has it (chunks other replicas
-        received count towards "ready"), and the media row the chunk belongs to."""
-        user_id, recording_id, key = recording["user_id"], recording["id"], chunk["storage_key"]
+        received count towards "ready"), and the media file the chunk belongs to."""
+        user_id, recording_id, key = recording.user_id, recording.id, chunk.storage_key
         if await self.catalog.load_recording(user_id, recording_id) is None:  # deleted meanwhile
             await self.catalog.discard_deleted(user_id, recording_id, [key])
             raise RecordingGone(f"recording {recording_id} was deleted; start a new session")
-        stored = self.index.media_of_type(recording_id, media["type"])
-        if stored is None or not key.startswith(stored["storage_key"] + ".chunks/"):
+        stored = self.index.media_of_type(recording_id, media.type)
+        if stored is None or not key.startswith(stored.storage_key + ".chunks/"):
             # Another replica started this media file in another format at the same instant.
             await self.storage.delete(key)
-            raise BadInput(f"this session's {media['type']} is in another format than {media['format']}")
-        self.index.record_chunk(None, None, {**chunk, "media_id": stored["id"]}, now)
+            raise BadInput(f"this session's {media.type} is in another format than {media.format}")
+        self.index.record_chunk(None, None, changed(chunk, media_id=stored.id), now)
         return self.index.get_recording_by_id(recording_id) or recording, stored
 
-    async def active_elsewhere(self, recording: Row, cutoff: datetime) -> bool:
+    async def active_elsewhere(self, recording: Recording, cutoff: datetime) -> bool:
         """The storage says when the newest chunk came, and the manifest whether another replica
         finalized it already."""
-        await self.catalog.load_recording(recording["user_id"], recording["id"])
-        for media_row in self.index.media_for([recording["id"]]):
-            async for info in self.storage.list(media_row["storage_key"] + ".chunks/"):
+        await self.catalog.load_recording(recording.user_id, recording.id)
+        for media in self.index.media_for([recording.id]):
+            async for info in self.storage.list(media.storage_key + ".chunks/"):
                 if info.last_modified > cutoff:
                     return True
         return False
@@ -200,6 +203,6 @@ class SharedBucket:
     def quiet_before(self, started: datetime, grace: timedelta) -> datetime:
         return datetime.now(UTC) - grace  # an upload in progress elsewhere stores before its manifest
 
-    def maybe_ahead(self) -> list[Row]:
-        ids = sorted({m["recording_id"] for m in self.index.receiving_media()})
+    def maybe_ahead(self) -> list[Recording]:
+        ids = sorted({m.recording_id for m in self.index.receiving_media()})
         return [row for i in ids if (row := self.index.get_recording_by_id(i)) is not None]

@@ -35,10 +35,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from lite.catalog.findings import DAMAGE, Finding, Report
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
 from lite.catalog.keys import recording_prefix
 from lite.catalog.layout import manifest_key, parse_manifest
+from lite.catalog.manifest_writes import Doc
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import MediaFile, Recording
 from lite.catalog.vexa_layout import is_vexa_key
 from lite.catalog.walk import RECORDING_PREFIX, Bounded, Group, grouped, master_of_chunk, merge, sha256_of
 from lite.errors import NotFound
@@ -48,11 +50,11 @@ PACE = 500  # recordings checked between turns given to requests (paced mode)
 HASH_JOBS = 8  # objects re-hashed at once: S3 reads are latency-bound, local ones disk-bound
 
 
-def _accounted(key: str, media: list[Row]) -> bool:
-    if any(key == m["storage_key"] for m in media):
+def _accounted(key: str, media: list[MediaFile]) -> bool:
+    if any(key == m.storage_key for m in media):
         return True
     master = master_of_chunk(key)
-    return master is not None and any(m["storage_key"] == master and m["state"] == "receiving" for m in media)
+    return master is not None and any(m.storage_key == master and m.state == "receiving" for m in media)
 
 
 class Verifier:
@@ -94,15 +96,13 @@ class Verifier:
         self.report.seconds = time.monotonic() - started
         return self.report
 
-    async def _indexed(self) -> AsyncIterator[tuple[str, tuple[Row, list[Row]]]]:
+    async def _indexed(self) -> AsyncIterator[tuple[str, Doc]]:
         for batch in self.index.recordings_in_key_order():
-            media: dict[int, list[Row]] = {row["id"]: [] for row in batch}
-            for row in self.index.media_for(list(media)):
-                media[row["recording_id"]].append(row)
-            for row in batch:
-                yield recording_prefix(row["user_id"], row["id"]), (row, media[row["id"]])
+            media = self.index.media_by_recording([r.id for r in batch])
+            for recording in batch:
+                yield recording_prefix(recording.user_id, recording.id), (recording, media[recording.id])
 
-    async def _check(self, group: Group[ObjectInfo] | None, indexed: tuple[Row, list[Row]] | None) -> None:
+    async def _check(self, group: Group[ObjectInfo] | None, indexed: Doc | None) -> None:
         objects = {info.key: info for info in group.items} if group else {}
         self.report.objects += len(objects)
         self.report.bytes += sum(info.size for info in objects.values())
@@ -113,7 +113,7 @@ class Verifier:
             user_id, recording_id = group.ids
         else:
             assert indexed is not None
-            user_id, recording_id = indexed[0]["user_id"], indexed[0]["id"]
+            user_id, recording_id = indexed[0].user_id, indexed[0].id
         manifest = objects.pop(manifest_key(user_id, recording_id), None)
         if indexed is None:
             if manifest is None:  # no manifest, no index row: an upload on its way, or debris
@@ -153,19 +153,19 @@ class Verifier:
         self._unaccounted(leftover)
 
     async def _check_media(
-        self, recording_id: int, media: list[Row], objects: dict[str, ObjectInfo], named_by: str
+        self, recording_id: int, media: list[MediaFile], objects: dict[str, ObjectInfo], named_by: str
     ) -> None:
-        for row in media:
-            if row["state"] == "receiving":
+        for item in media:
+            if item.state == "receiving":
                 continue  # no master object yet: its chunk objects are the media
-            key = row["storage_key"]
+            key = item.storage_key
             info = objects.get(key)
             if info is None:
                 self._find("missing", key, recording_id, f"named by {named_by}, not in storage")
-            elif info.size != row["file_size_bytes"]:
-                self._find("size", key, recording_id, f"{info.size} bytes, {row['file_size_bytes']} recorded")
-            elif self.checksums and row["sha256"]:
-                await self._hashing.start(self._hash(key, row["sha256"], recording_id))
+            elif info.size != item.file_size_bytes:
+                self._find("size", key, recording_id, f"{info.size} bytes, {item.file_size_bytes} recorded")
+            elif self.checksums and item.sha256:
+                await self._hashing.start(self._hash(key, item.sha256, recording_id))
 
     async def _hash(self, key: str, expected: str, recording_id: int) -> None:
         try:
@@ -177,12 +177,12 @@ class Verifier:
         if actual != expected:
             self._find("checksum", key, recording_id, f"SHA-256 is {actual[:16]}…, {expected[:16]}… recorded")
 
-    async def _read_manifest(self, key: str, recording_id: int) -> tuple[Row, list[Row]] | None:
+    async def _read_manifest(self, key: str, recording_id: int) -> Doc | None:
         try:
             return parse_manifest(await self.storage.read_bytes(key))
         except NotFound:  # deleted since it was listed
             return None
-        except (ValueError, KeyError, TypeError) as exc:
+        except ValueError as exc:
             self._find("unreadable", key, recording_id, f"the manifest does not parse ({exc!r})")
             return None
 
@@ -237,18 +237,17 @@ class Verifier:
             return True
         try:
             _, media = parse_manifest(await self.storage.read_bytes(manifest_key(user_id, recording_id)))
-        except (NotFound, ValueError, KeyError, TypeError):  # no manifest, or one that names nothing
+        except (NotFound, ValueError):  # no manifest, or one that names nothing
             return False
         return _accounted(key, media)
 
     async def _index(self, user_id: int, recording_id: int) -> bool:
         return await self.catalog.load_recording(user_id, recording_id) is not None
 
-    async def _rewrite_manifest(self, recording: Row, media: list[Row]) -> bool:
-        if recording["id"] in self._damaged:
+    async def _rewrite_manifest(self, recording: Recording, media: list[MediaFile]) -> bool:
+        if recording.id in self._damaged:
             return False
-        await self.catalog.save_manifest(recording, media)
-        return True
+        return await self.catalog.restore_manifest(recording, media)
 
 
 def _key(info: ObjectInfo) -> str:

@@ -31,7 +31,7 @@ import av
 import numpy as np
 from anyio import CapacityLimiter, to_thread
 
-from lite.catalog.index import Row
+from lite.catalog.records import MediaFile
 from lite.errors import Busy, Conflict, LiteError
 from lite.media.opening import open_media
 from lite.storage import Storage
@@ -160,14 +160,14 @@ class Waveforms:
         self._pool = CapacityLimiter(DECODE_WORKERS)  # its own threads: /raw and uploads never wait
         self._waiting = 0
 
-    async def levels(self, media_row: Row, buckets: int) -> Levels:
-        if media_row.get("state") == "receiving":
+    async def levels(self, media: MediaFile, buckets: int) -> Levels:
+        if media.state == "receiving":
             raise Conflict("the level overview is computed once the recording is complete")
-        found = await self._peaks(media_row)
+        found = await self._peaks(media)
         return Levels(found.duration_seconds, fold(found.peaks, min(buckets, MAX_BUCKETS)))
 
-    async def _peaks(self, media_row: Row) -> _Peaks:
-        key = (int(media_row["id"]), str(media_row.get("sha256") or media_row["updated_at"]))
+    async def _peaks(self, media: MediaFile) -> _Peaks:
+        key = (media.id, media.sha256 or media.updated_at)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -179,7 +179,7 @@ class Waveforms:
         self._running[key] = future
         self._waiting += 1
         try:
-            args = (media_row["storage_key"], int(media_row.get("file_size_bytes") or 0))
+            args = (media.storage_key, media.file_size_bytes)
             result = await to_thread.run_sync(self._compute, *args, limiter=self._pool)
             future.set_result(result)
         except Exception as exc:

@@ -29,17 +29,17 @@ from typing import TextIO
 
 from anyio import to_thread
 
-from lite.catalog.index import Row
 from lite.catalog.layout import MANIFEST
+from lite.catalog.records import Chunk, MediaFile, Recording, changed
 from lite.catalog.walk import Bounded, Group, grouped, sha256_of
 from lite.clock import now_iso
 from lite.errors import LiteError
-from lite.ids import new_id
 from lite.media import formats
 from lite.media.assemble import AssemblyError
 from lite.ops.import_vexa_report import ImportProgress, ImportSummary
 from lite.ops.vexa_plan import ImportFailed, Media, NotVexa, iso, plan, probed, streams
 from lite.services import Services
+from lite.sessions.session_rows import session_media
 from lite.storage import ObjectInfo, Storage
 
 JOBS = 4  # recordings imported at once
@@ -104,8 +104,8 @@ class VexaImport:
         user_id, recording_id = group.ids
         index, catalog = self.services.index, self.services.catalog
         existing = index.get_recording_by_id(recording_id)
-        if existing is not None and existing["user_id"] != user_id:
-            raise ImportFailed(f"Lite has a recording {recording_id} of another user ({existing['user_id']})")
+        if existing is not None and existing.user_id != user_id:
+            raise ImportFailed(f"Lite has a recording {recording_id} of another user ({existing.user_id})")
         if existing is not None:
             self.summary.skipped["already in Lite"] += 1
             return
@@ -145,7 +145,7 @@ class VexaImport:
 
     async def _store(self, user_id: int, recording_id: int, session_uid: str, media: list[Media]) -> None:
         """Media files first (assembled ones stored), then the user, the manifest, the index rows."""
-        rows: list[Row] = []
+        rows: list[MediaFile] = []
         errors: list[str] = []
         playable = unassembled = False
         for item in media:
@@ -154,7 +154,7 @@ class VexaImport:
                 unassembled = unassembled or error is not None
             else:
                 row, error = await self._file_row(recording_id, item)
-            audio, video = await to_thread.run_sync(streams, self.target, row["storage_key"])
+            audio, video = await to_thread.run_sync(streams, self.target, row.storage_key)
             if error is None and not (audio or video):
                 error = f"the {item.media_type} file {item.key} does not play"
             playable = playable or error is None
@@ -165,68 +165,55 @@ class VexaImport:
         status = "completed" if playable and not unassembled else "failed"
         if status == "failed":
             self.summary.unplayable.append(f"{recording_id}: {'; '.join(errors) or 'nothing in it plays'}")
-        recording = {
-            "id": recording_id,
-            "user_id": user_id,
-            "session_uid": session_uid,
-            "meeting_id": None,
-            "platform": None,
-            "native_meeting_id": None,
-            "source": "bot",  # both of Vexa's layouts are written by its bot's uploads
-            "status": status,
-            "error_message": "; ".join(errors) or None,
-            "created_at": iso(min(stamps)),
-            "completed_at": iso(max(stamps)) if status == "completed" else None,
-            "updated_at": now_iso(),
-        }
+        recording = Recording(
+            id=recording_id,
+            user_id=user_id,
+            session_uid=session_uid,
+            source="bot",  # both of Vexa's layouts are written by its bot's uploads
+            status=status,
+            error_message="; ".join(errors) or None,
+            created_at=iso(min(stamps)),
+            completed_at=iso(max(stamps)) if status == "completed" else None,
+            updated_at=now_iso(),
+        )
         await self.services.auth.adopt_user(user_id)
         await self.services.catalog.save_manifest(recording, rows)
         self.services.index.insert_recording(recording, rows)
 
-    def _media_row(self, recording_id: int, item: Media, info: ObjectInfo | None) -> Row:
-        stamp = iso(max(i.last_modified for i in item.sources))
-        return {
-            "id": new_id(),
-            "recording_id": recording_id,
-            "type": item.media_type,
-            "format": item.fmt,
-            "content_type": formats.content_type(item.fmt, item.media_type),
-            "storage_backend": self.target.backend,
-            "storage_key": item.key,
-            "file_size_bytes": info.size if info else 0,
-            "duration_seconds": None,
-            "sha256": None,
-            "created_at": iso(min(i.last_modified for i in item.sources)),
-            "updated_at": stamp,
-            "extra": None,
-            "state": "complete",
-            "final_seq": None,
-        }
+    def _media_row(self, recording_id: int, item: Media, info: ObjectInfo | None) -> MediaFile:
+        stamps = [i.last_modified for i in item.sources]
+        made = session_media(
+            recording_id,
+            (item.media_type, item.fmt),
+            (self.target.backend, item.key),
+            (iso(min(stamps)), iso(max(stamps))),
+            "complete",
+        )
+        return changed(made, file_size_bytes=info.size if info else 0)
 
-    async def _file_row(self, recording_id: int, item: Media) -> tuple[Row, str | None]:
+    async def _file_row(self, recording_id: int, item: Media) -> tuple[MediaFile, str | None]:
         info = await self.target.stat(item.key)
         row = self._media_row(recording_id, item, info)
         if item.fmt not in formats.FORMATS:
             error = f"{item.key}: Lite does not serve {item.fmt}"
-            return row | {"content_type": "application/octet-stream"}, error
+            return changed(row, content_type="application/octet-stream"), error
         duration, sample_rate = await to_thread.run_sync(probed, self.target, item.key)
         chunks = [i for i in item.sources if i.key != item.key]
         extra = {"sample_rate": sample_rate} if sample_rate else {}
         if chunks:
             extra["chunk_count"] = len(chunks)
         sha256 = await sha256_of(self.target, item.key)
-        facts = {
-            "duration_seconds": duration,
-            "sha256": sha256,
-            "extra": json.dumps(extra) if extra else None,
-        }
-        return row | facts, None
+        extra_text = json.dumps(extra) if extra else None
+        return changed(row, duration_seconds=duration, sha256=sha256, extra=extra_text), None
 
-    async def _assembled_row(self, recording_id: int, item: Media) -> tuple[Row, str | None]:
+    async def _assembled_row(self, recording_id: int, item: Media) -> tuple[MediaFile, str | None]:
         """As Lite's finalizer assembles a bot's chunks (its own code): the master stored at `key`."""
         row = self._media_row(recording_id, item, None)
-        row |= {"state": "receiving", "final_seq": item.chunks[-1][0]}
-        chunk_rows = [{"seq": seq, "storage_key": info.key} for seq, info in item.chunks]
+        row = changed(row, state="receiving", final_seq=item.chunks[-1][0])
+        chunk_rows = [
+            Chunk(media_id=row.id, seq=seq, storage_key=info.key, size=info.size, sha256="", created_at="")
+            for seq, info in item.chunks
+        ]
         finalizer = self.services.finalizer
         try:
             return await finalizer.assemble_media(row, chunk_rows), None

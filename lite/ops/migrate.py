@@ -37,6 +37,7 @@ from typing import NamedTuple, TextIO
 
 from lite.catalog.index import Index
 from lite.catalog.layout import MANIFEST, manifest_bytes, parse_manifest
+from lite.catalog.records import changed
 from lite.catalog.walk import Bounded, Group, grouped, merge
 from lite.config import Settings, load_settings
 from lite.errors import LiteError
@@ -240,12 +241,11 @@ class Migration:
         """The manifest as the target should hold it, and the SHA-256 it records per media key."""
         try:
             recording, media = parse_manifest(await self.source.read_bytes(key))
-        except (ValueError, KeyError, TypeError) as exc:
+        except ValueError as exc:
             raise CopyFailed(f"its manifest does not parse ({exc!r})") from None
-        sha256s = {m["storage_key"]: m["sha256"] for m in media if m["state"] == "complete" and m["sha256"]}
-        for item in media:
-            item["storage_backend"] = self.target.backend
-        return manifest_bytes(recording, media), sha256s
+        sha256s = {m.storage_key: m.sha256 for m in media if m.state == "complete" and m.sha256}
+        moved = [changed(m, storage_backend=self.target.backend) for m in media]
+        return manifest_bytes(recording, moved), sha256s
 
     async def _copy_one(self, pair: Pair, document: bytes | None, expected: str | None) -> None:
         read = hashlib.sha256()

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
 from lite.catalog.manifests import Catalog
-from lite.catalog.meeting_queries import STATUS_OF_GROUP, MeetingQuery
+from lite.catalog.meeting_queries import STATUS_OF_GROUP, Meeting, MeetingQuery
 from lite.errors import BadInput, NotFound
 from lite.recordings.shapes import NATIVE_MEETING_ID, PLATFORMS, meeting_id_out, recording_out
 
@@ -36,31 +36,31 @@ def check_status(status: str | None) -> str | None:
     return status
 
 
-def _status(meeting: Row) -> str:
-    if meeting["in_progress"]:  # as STATUS_OF_GROUP says it in SQL
+def _status(meeting: Meeting) -> str:
+    if meeting.in_progress:  # as STATUS_OF_GROUP says it in SQL
         return "active"
-    return "failed" if meeting["failed"] == meeting["recordings"] else "completed"
+    return "failed" if meeting.failed == meeting.recordings else "completed"
 
 
-def meeting_out(user_id: int, meeting: Row) -> dict[str, Any]:
-    native, platform = meeting["native_meeting_id"], meeting["platform"]
+def meeting_out(user_id: int, meeting: Meeting) -> dict[str, Any]:
+    native, platform = meeting.native_meeting_id, meeting.platform
     url = MEETING_URLS.get(platform or "")
     status = _status(meeting)
     return {
-        "id": meeting_id_out(meeting["meeting_id"]) or meeting["first_id"],
+        "id": meeting_id_out(meeting.meeting_id) or meeting.first_id,
         "user_id": user_id,
         "platform": platform,
         "native_meeting_id": native,
         "constructed_meeting_url": url.format(native) if url and native else None,
         "status": status,
         "bot_container_id": None,
-        "start_time": meeting["start_time"],
-        "end_time": (meeting["end_time"] or None) if status != "active" else None,
+        "start_time": meeting.start_time,
+        "end_time": (meeting.end_time or None) if status != "active" else None,
         "completion_reason": None,
         "failure_stage": None,
         "data": {},
-        "created_at": meeting["start_time"],
-        "updated_at": meeting["updated_at"],
+        "created_at": meeting.start_time,
+        "updated_at": meeting.updated_at,
     }
 
 
@@ -105,12 +105,10 @@ class Meetings:
             also = f" and meeting_id {meeting_id[:64]}" if meeting_id is not None else ""
             raise NotFound(f"Meeting not found for platform {platform} and ID {native_meeting_id}{also}")
         meeting = found[0]
-        rows = self.index.meeting_recordings(user_id, meeting)[-MAX_PER_MEETING:]
-        media: dict[int, list[Row]] = {row["id"]: [] for row in rows}
-        for media_row in self.index.media_for(list(media)):
-            media[media_row["recording_id"]].append(media_row)
+        recordings = self.index.meeting_recordings(user_id, meeting)[-MAX_PER_MEETING:]
+        media = self.index.media_by_recording([r.id for r in recordings])
         return meeting_out(user_id, meeting) | {
-            "recordings": [recording_out(row, media[row["id"]]) for row in rows],
+            "recordings": [recording_out(r, media[r.id]) for r in recordings],
             "notes": None,
             "speaker_events": [],
             "segments": [],  # Lite stores recordings, not transcripts

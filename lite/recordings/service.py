@@ -15,18 +15,19 @@ from typing import Any
 from anyio import to_thread
 
 from lite.catalog.catalog_service import CatalogService
-from lite.catalog.index import ListQuery, Row
+from lite.catalog.index import ListQuery
 from lite.catalog.keys import media_key
 from lite.catalog.manifest_writes import RecordingGone
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import MediaFile, Recording, changed
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, LiteError, NotFound, TooLarge
 from lite.http.multipart import FilePart, missing_file_hint
 from lite.http.playback import MediaSource
 from lite.ids import new_id
-from lite.media import formats as media
-from lite.recordings.shapes import is_master, meeting_of, raw_path, recording_out
+from lite.media import formats
+from lite.recordings.shapes import download_out, is_master, master_out, meeting_of, recording_out
 from lite.recordings.sources import chunks_source, master_source
 from lite.recordings.titles import check_title, content_disposition, download_name, title_from_filename
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
@@ -61,12 +62,12 @@ class Recordings(CatalogService):
                 if isinstance(value, FilePart):
                     if plan is not None:
                         raise BadInput("send exactly one 'file' part")
-                    head, chunks = await peek(value.chunks, media.SNIFF_BYTES)
+                    head, chunks = await peek(value.chunks, formats.SNIFF_BYTES)
                     if not head:
                         raise BadInput("the file is empty")
                     filename = value.filename
                     plan = UploadPlan.from_fields(fields, filename, head)
-                    media.check_content(plan.format, head)
+                    formats.check_content(plan.format, head)
                     # Named after the client's media_type (default audio) and kept under that name
                     # even when the streams say otherwise: the name only keeps a recording's audio
                     # and video apart, and an upload has one media file (the row records the key).
@@ -85,10 +86,10 @@ class Recordings(CatalogService):
             facts = (probed.duration if duration is None else duration, probed.sample_rate,
                      *final_kind(plan, probed.media_type))  # fmt: skip
             ids = (user_id, recording_id)
-            recording, media_row = upload_rows(self.storage, ids, key, plan, more, stored, facts)
-            await self.catalog.save_manifest(recording, [media_row])
-            self.index.insert_recording(recording, [media_row])
-            return recording_out(recording, [media_row])
+            recording, media_file = upload_rows(self.storage, ids, key, plan, more, stored, facts)
+            await self.catalog.save_manifest(recording, [media_file])
+            self.index.insert_recording(recording, [media_file])
+            return recording_out(recording, [media_file])
         except BaseException:
             if stored is not None:
                 await self.catalog.delete_manifest(user_id, recording_id)
@@ -99,46 +100,44 @@ class Recordings(CatalogService):
         if query.status is not None and query.status not in STATUSES:
             raise BadInput(f"status must be one of {', '.join(STATUSES)}")
         await self.catalog.sync_user(user_id)
-        rows, total = self.index.recordings_page(user_id, query)
-        by_recording: dict[int, list[Row]] = {row["id"]: [] for row in rows}
-        for media_row in self.index.media_for(list(by_recording)):
-            by_recording[media_row["recording_id"]].append(media_row)
+        recordings, total = self.index.recordings_page(user_id, query)
+        media = self.index.media_by_recording([r.id for r in recordings])
         return {
-            "recordings": [recording_out(row, by_recording[row["id"]]) for row in rows],
+            "recordings": [recording_out(r, media[r.id]) for r in recordings],
             "total": total,
             "limit": query.limit,
             "offset": query.offset,
         }
 
-    async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Row:
+    async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Recording:
         """The user's recording: also one another replica wrote, and (when `confirm`) not one another
         replica deleted."""
-        row = self.index.get_recording(user_id, recording_id)
-        row = await self.replicas.recording_as_stored(user_id, recording_id, row, confirm)
-        if row is None:  # another user's recording looks exactly like a missing one
+        recording = self.index.get_recording(user_id, recording_id)
+        recording = await self.replicas.recording_as_stored(user_id, recording_id, recording, confirm)
+        if recording is None:  # another user's recording looks exactly like a missing one
             raise NotFound("recording not found")
-        return row
+        return recording
 
     async def get(self, user_id: int, recording_id: int) -> dict[str, Any]:
-        row = await self._recording(user_id, recording_id)
-        return recording_out(row, self.index.media_for([recording_id]))
+        recording = await self._recording(user_id, recording_id)
+        return recording_out(recording, self.index.media_for([recording_id]))
 
     async def delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
-        row = await self._recording(user_id, recording_id)
-        async with self.locks(user_id, row["session_uid"]):  # waits for a finalize in progress
+        recording = await self._recording(user_id, recording_id)
+        async with self.locks(user_id, recording.session_uid):  # waits for a finalize in progress
             await self._recording(user_id, recording_id)  # deleted while this one waited: 404
             return await self._delete(user_id, recording_id)
 
     async def _delete(self, user_id: int, recording_id: int) -> dict[str, Any]:
-        row = self.index.get_recording_by_id(recording_id)
-        if row is not None:  # a bot session's claim goes before its manifest
-            await self.replicas.release_session(row)  # (lite.catalog.session_claims says why)
+        recording = self.index.get_recording_by_id(recording_id)
+        if recording is not None:  # a bot session's claim goes before its manifest
+            await self.replicas.release_session(recording)  # (lite.catalog.session_claims says why)
         # The manifest goes first: from then on no rebuild or replica brings the recording back.
         await self.catalog.delete_manifest(user_id, recording_id)
         keys = []
-        for media_row in self.index.media_for([recording_id]):
-            keys += [chunk["storage_key"] for chunk in self.index.chunks_of(media_row["id"])]
-            keys.append(media_row["storage_key"])
+        for item in self.index.media_for([recording_id]):
+            keys += [chunk.storage_key for chunk in self.index.chunks_of(item.id)]
+            keys.append(item.storage_key)
         # What other replicas stored that this index has not seen: listed after the manifest is gone.
         keys = list(dict.fromkeys(keys + await self.replicas.stored_elsewhere(user_id, recording_id)))
         # Gone from the index and listed for deletion at once: if storage fails half-way, the rest
@@ -160,102 +159,78 @@ class Recordings(CatalogService):
             self.index.deleted(key)
         return left
 
-    async def media(self, user_id: int, recording_id: int, media_id: int, confirm: bool = True) -> Row:
+    async def media(self, user_id: int, recording_id: int, media_id: int, confirm: bool = True) -> MediaFile:
         return (await self._named_media(user_id, recording_id, media_id, confirm))[0]
 
     async def _named_media(
         self, user_id: int, recording_id: int, media_id: int, confirm: bool = True
-    ) -> tuple[Row, str]:
+    ) -> tuple[MediaFile, str]:
         """The media row and its download name: `<title>.<ext>` for a titled recording, else the
         stored object's name (from the recording row just read: /raw asks on every Range)."""
         recording = await self._recording(user_id, recording_id, confirm)
-        row = self.index.get_media(user_id, recording_id, media_id)
-        if row is None:
+        media = self.index.get_media(user_id, recording_id, media_id)
+        if media is None:
             raise NotFound("media file not found")
-        session_uid = recording.get("session_uid") or "recording"
-        return row, download_name(recording.get("title"), session_uid, row["type"], row["format"])
+        session_uid = recording.session_uid or "recording"
+        return media, download_name(recording.title, session_uid, media.type, media.format)
 
     async def rename(self, user_id: int, recording_id: int, title: object) -> dict[str, Any]:
         """A new title, kept in the manifest (so a rebuild and other replicas have it) and the index."""
-        row = await self._recording(user_id, recording_id)  # 404 first: another user's says nothing
+        recording = await self._recording(user_id, recording_id)  # 404 first: another user's says nothing
         new_title = check_title(title)
-        async with self.locks(user_id, row["session_uid"]):  # a finalize writes the manifest too
-            row = await self._recording(user_id, recording_id)
-            media_rows = self.index.media_for([recording_id])
+        async with self.locks(user_id, recording.session_uid):  # a finalize writes the manifest too
+            recording = await self._recording(user_id, recording_id)
+            media = self.index.media_for([recording_id])
 
-            def retitled(recording: Row, media: list[Row]) -> tuple[Row, list[Row]]:
-                return {**recording, "title": new_title}, media
+            def retitled(stored: Recording, media: list[MediaFile]) -> tuple[Recording, list[MediaFile]]:
+                return changed(stored, title=new_title), media
 
             # Changed in place (If-Match), so another replica's write in between is kept, and a
             # delete in between is not undone (410); only damage removes one on a private volume.
-            create = self.catalog.replicas.rewrite_missing(retitled, row, media_rows)
+            create = self.catalog.replicas.rewrite_missing(retitled, recording, media)
             try:
                 await self.catalog.update_manifest(user_id, recording_id, retitled, create=create)
             except RecordingGone:
                 await self.catalog.discard_deleted(user_id, recording_id, [])
                 raise
             self.index.set_title(recording_id, new_title)
-        return recording_out({**row, "title": new_title}, media_rows)
+        return recording_out(changed(recording, title=new_title), media)
 
     async def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
         # No confirming round trip here: a deleted object answers 404 from storage by itself.
-        media_row, filename = await self._named_media(user_id, recording_id, media_id, confirm=False)
-        if media_row["state"] == "receiving":
-            return chunks_source(self.storage, media_row, self.index.chunks_of(media_id), filename)
-        return master_source(self.storage, media_row, filename)
+        media, filename = await self._named_media(user_id, recording_id, media_id, confirm=False)
+        if media.state == "receiving":
+            return chunks_source(self.storage, media, self.index.chunks_of(media_id), filename)
+        return master_source(self.storage, media, filename)
 
     async def master(self, user_id: int, recording_id: int, media_type: str) -> dict[str, Any]:
         """Vexa's `/master?type=`: where to play the recording's whole file of that type. 404 while
         there is none (a bot still sending, a failed assembly, no such type): Vexa's dashboard then
         says "finalizing". `raw_url` is relative, for Vexa's dashboard proxy (it adds the key)."""
         await self._recording(user_id, recording_id)
-        found = [m for m in self.index.media_for([recording_id]) if m["type"] == media_type and is_master(m)]
+        found = [m for m in self.index.media_for([recording_id]) if m.type == media_type and is_master(m)]
         if not found:
             raise NotFound(
                 f"no master {media_type} file for recording {recording_id} "
                 "(still recording or finalizing, or not produced)"
             )
-        media_row = found[0]
-        raw = raw_path(recording_id, media_row["id"])
-        filename = f"{recording_id}_{media_type}.{media_row['format']}"  # Vexa's name for it
-        expires = self.settings.presign_seconds
-        url = self._direct_url(media_row, filename)
-        return {
-            "url": url or raw,
-            "download_url": url or raw,
-            "raw_url": raw,
-            "filename": filename,
-            "content_type": media_row["content_type"],
-            "file_size_bytes": media_row["file_size_bytes"],
-            "expires_in": expires,  # Vexa's clients read a number; a relative /raw URL does not expire
-            "media_file_id": media_row["id"],
-            "duration_seconds": media_row["duration_seconds"],
-        }
+        media = found[0]
+        filename = f"{recording_id}_{media_type}.{media.format}"  # Vexa's name for it
+        return master_out(media, filename, self._direct_url(media, filename), self.settings.presign_seconds)
 
-    def _direct_url(self, media_row: Row, filename: str) -> str | None:
+    def _direct_url(self, media: MediaFile, filename: str) -> str | None:
         """A presigned URL straight to the store (None on local), naming the file as /raw does."""
         disposition = content_disposition("attachment", filename)
-        key, content_type = media_row["storage_key"], media_row["content_type"]
-        return self.storage.presign(key, disposition, content_type, self.settings.presign_seconds)
+        return self.storage.presign(
+            media.storage_key, disposition, media.content_type, self.settings.presign_seconds
+        )
 
     async def download(
         self, user_id: int, recording_id: int, media_id: int, raw_token: str | None = None
     ) -> dict[str, Any]:
-        """`raw_token` (a playback token) makes `raw_url` work without headers, in a media element.
-        `url` stays the plain API path for local: a link clients may keep or log is no credential."""
-        media_row, filename = await self._named_media(user_id, recording_id, media_id)
-        raw = raw_path(recording_id, media_id)
-        expires = self.settings.presign_seconds
+        """Where to download the file; `raw_token`: a playback token for `raw_url` (shapes.download_out)."""
+        media, filename = await self._named_media(user_id, recording_id, media_id)
         # While a bot still records, no master exists to presign: /raw serves what has arrived.
-        url = None if media_row["state"] == "receiving" else self._direct_url(media_row, filename)
-        return {
-            "url": url or raw,
-            "download_url": url or raw,
-            "raw_url": f"{raw}?token={raw_token}" if raw_token else raw,
-            "raw_url_expires_in": self.settings.playback_token_seconds if raw_token else None,
-            "filename": filename,
-            "content_type": media_row["content_type"],
-            "file_size_bytes": media_row["file_size_bytes"],
-            "expires_in": expires if url else None,
-            "storage_backend": media_row["storage_backend"],
-        }
+        url = None if media.state == "receiving" else self._direct_url(media, filename)
+        token = (raw_token, self.settings.playback_token_seconds) if raw_token else None
+        return download_out(media, filename, (url, self.settings.presign_seconds), token)

@@ -6,67 +6,67 @@ from __future__ import annotations
 import bisect
 from collections.abc import AsyncIterator
 
-from lite.catalog.index import Row
+from lite.catalog.records import Chunk, MediaFile
 from lite.clock import http_date
 from lite.http.playback import MediaSource
 from lite.storage import Storage
 
 
-def contiguous(chunks: list[Row]) -> list[Row]:
+def contiguous(chunks: list[Chunk]) -> list[Chunk]:
     """The chunks from 0 up to the first gap: what plays in order today."""
-    run: list[Row] = []
+    run: list[Chunk] = []
     for expected, chunk in enumerate(chunks):
-        if chunk["seq"] != expected:
+        if chunk.seq != expected:
             break
         run.append(chunk)
     return run
 
 
-def master_source(storage: Storage, media_row: Row, filename: str) -> MediaSource:
-    sha = media_row.get("sha256")
+def master_source(storage: Storage, media: MediaFile, filename: str) -> MediaSource:
+    sha, key = media.sha256, media.storage_key
 
     async def open_range(start: int, length: int) -> AsyncIterator[bytes]:
-        return await storage.open_read(media_row["storage_key"], start, length)
+        return await storage.open_read(key, start, length)
 
     async def read_range(start: int, length: int) -> bytes:
-        return await storage.read_range(media_row["storage_key"], start, length)
+        return await storage.read_range(key, start, length)
 
     return MediaSource(
         read=read_range,
-        local_file=lambda: storage.local_file(media_row["storage_key"]),
-        size=int(media_row["file_size_bytes"]),
+        local_file=lambda: storage.local_file(key),
+        size=media.file_size_bytes,
         etag=f'"{sha[:32]}"' if sha else None,
-        last_modified=http_date(media_row["updated_at"]),
-        content_type=media_row["content_type"],
+        last_modified=http_date(media.updated_at),
+        content_type=media.content_type,
         filename=filename,
         open=open_range,
     )
 
 
-def chunks_source(storage: Storage, media_row: Row, chunks: list[Row], filename: str) -> MediaSource:
+def chunks_source(storage: Storage, media: MediaFile, chunks: list[Chunk], filename: str) -> MediaSource:
     run = contiguous(chunks)
     starts: list[int] = []
     total = 0
     for chunk in run:
         starts.append(total)
-        total += int(chunk["size"])
+        total += chunk.size
     # Changes whenever a chunk arrives or is replaced, so If-Range never splices two versions.
-    version = "-".join(chunk["sha256"][:8] for chunk in run[-3:])
-    etag = f'"live-{media_row["id"]}-{len(run)}-{total}-{version}"'
+    version = "-".join(chunk.sha256[:8] for chunk in run[-3:])
+    etag = f'"live-{media.id}-{len(run)}-{total}-{version}"'
 
     async def open_range(start: int, length: int) -> AsyncIterator[bytes]:
         first = max(bisect.bisect_right(starts, start) - 1, 0)
         # Open the first chunk now, so a missing object fails before the response starts.
         head = (
-            await storage.open_read(run[first]["storage_key"], start - starts[first], None) if run else None
+            await storage.open_read(run[first].storage_key, start - starts[first], None) if run else None
         )
         return _read_on(storage, run, starts, first, head, start, length)
 
     return MediaSource(
         size=total,
         etag=etag,
-        last_modified=http_date(media_row["updated_at"]),
-        content_type=media_row["content_type"],
+        last_modified=http_date(media.updated_at),
+        content_type=media.content_type,
         filename=filename,
         open=open_range,
     )
@@ -74,7 +74,7 @@ def chunks_source(storage: Storage, media_row: Row, chunks: list[Row], filename:
 
 async def _read_on(
     storage: Storage,
-    run: list[Row],
+    run: list[Chunk],
     starts: list[int],
     first: int,
     head: AsyncIterator[bytes] | None,
@@ -94,7 +94,7 @@ async def _read_on(
         await stream.aclose()  # type: ignore[attr-defined]
         index += 1
         stream = (
-            await storage.open_read(run[index]["storage_key"], 0, None)
+            await storage.open_read(run[index].storage_key, 0, None)
             if index < len(run) and remaining > 0
             else None
         )

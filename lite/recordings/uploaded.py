@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from lite.catalog.index import Row
+from lite.catalog.records import MediaFile, Recording
 from lite.clock import now_iso
 from lite.ids import new_id
 from lite.media import formats as media
@@ -71,37 +71,35 @@ def upload_rows(
     fields: dict[str, str | None],
     stored: Stored,
     facts: tuple[float | None, int | None, str, str],
-) -> tuple[Row, Row]:
-    """The recording row (`fields`: its meeting and title) and its one media row."""
+) -> tuple[Recording, MediaFile]:
+    """The recording (`fields`: its meeting and title) and its one media file."""
     user_id, recording_id = ids
     duration, sample_rate, media_type, fmt = facts
     now = now_iso()
-    recording = {
-        "id": recording_id,
-        "user_id": user_id,
-        "session_uid": plan.session_uid,
+    recording = Recording(
+        id=recording_id,
+        user_id=user_id,
+        session_uid=plan.session_uid,
         **fields,
-        "source": "upload",
-        "status": "completed",
-        "created_at": now,
-        "completed_at": now,
-        "updated_at": now,
-    }
-    media_row = {
-        "id": new_id(),
-        "recording_id": recording_id,
-        "type": media_type,
-        "format": fmt,
-        "content_type": media.content_type(fmt, media_type),
-        "storage_backend": storage.backend,
-        "storage_key": key,
-        "file_size_bytes": stored.size,
-        "duration_seconds": duration,
-        "sha256": stored.sha256,
-        "created_at": now,
-        "updated_at": now,
-        "extra": json.dumps({"sample_rate": sample_rate}) if sample_rate else None,
-        "state": "complete",
-        "final_seq": None,
-    }
-    return recording, media_row
+        source="upload",
+        status="completed",
+        created_at=now,
+        completed_at=now,
+        updated_at=now,
+    )
+    media_file = MediaFile(
+        id=new_id(),
+        recording_id=recording_id,
+        type=media_type,
+        format=fmt,
+        content_type=media.content_type(fmt, media_type),
+        storage_backend=storage.backend,
+        storage_key=key,
+        file_size_bytes=stored.size,
+        duration_seconds=duration,
+        sha256=stored.sha256,
+        created_at=now,
+        updated_at=now,
+        extra=json.dumps({"sample_rate": sample_rate}) if sample_rate else None,
+    )
+    return recording, media_file

@@ -11,15 +11,15 @@ import random
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 from anyio import to_thread
 
 from lite.accounts.bot_auth import BotIdentity, Meeting
 from lite.catalog.catalog_service import CatalogService
-from lite.catalog.index import Row
 from lite.catalog.manifest_writes import Change, RecordingGone
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import Chunk, MediaFile, Recording
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import BadInput, Busy, Conflict, Forbidden, NotFound, TooLarge
@@ -27,7 +27,7 @@ from lite.http.multipart import FilePart
 from lite.sessions.chunk_meta import FIELDS, ChunkMeta
 from lite.sessions.finalize import is_ready
 from lite.sessions.finalize_queue import FinalizeQueue
-from lite.sessions.session_rows import REOPENED, answer, chunk_key, new_media, new_recording, with_chunk
+from lite.sessions.session_rows import answer, chunk_key, new_media, new_recording, reopened, with_chunk
 
 SPOOL_IN_MEMORY = 1024 * 1024
 __all__ = ["BotUploads", "chunk_key"]  # chunk_key: where the tests and tools have imported it from
@@ -89,7 +89,9 @@ class BotUploads(CatalogService):
         if content_length and content_length.isdigit() and int(content_length) > limit + 64 * 1024:
             raise TooLarge(f"a chunk may be at most {limit} bytes (RECORDING_CHUNK_MAX_BYTES)")
 
-    async def upload_chunk(self, who: BotIdentity, form: AsyncIterator[tuple[str, str | FilePart]]) -> Row:
+    async def upload_chunk(
+        self, who: BotIdentity, form: AsyncIterator[tuple[str, str | FilePart]]
+    ) -> dict[str, Any]:
         fields: dict[str, str] = {}
         spool: IO[bytes] | None = None
         size = 0
@@ -127,62 +129,66 @@ class BotUploads(CatalogService):
             raise BadInput("with INTERNAL_API_SECRET, a session's first chunk names its user_id in metadata")
         return owner
 
-    async def _empty(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None) -> Row:
+    async def _empty(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None) -> dict[str, Any]:
         """A zero-byte chunk stores nothing. A final one ends the session after the chunks before it
         (its own number is the next one); a non-final one is ignored, as Vexa's newest version does."""
         recording = await self.replicas.session_recording(user_id, meta.session_uid)
-        media_row = self.index.media_of_type(recording["id"], meta.media_type) if recording else None
-        if not meta.is_final or recording is None or media_row is None:
+        media = self.index.media_of_type(recording.id, meta.media_type) if recording else None
+        if not meta.is_final or recording is None or media is None:
             if meta.is_final:
                 raise NotFound(f"no {meta.media_type} of session {meta.session_uid!r} to finish")
             return answer(recording, None, meta, "ignored: the chunk is empty")
-        self._check_acceptable(recording, media_row, meta, meeting)
-        chunks = self.index.chunks_of(media_row["id"])
-        last = max([meta.chunk_seq - 1, *(int(c["seq"]) for c in chunks)])
-        await self._save_manifest(recording, with_chunk(media_row, last), fresh=False, written=[])
-        self.index.mark_final(media_row["id"], last, now_iso())
-        return await self._finish_if_ready(recording, media_row, meta, None)
+        self._check_acceptable(recording, media, meta, meeting)
+        chunks = self.index.chunks_of(media.id)
+        last = max([meta.chunk_seq - 1, *(c.seq for c in chunks)])
+        await self._save_manifest(recording, with_chunk(media, last), fresh=False, written=[])
+        self.index.mark_final(media.id, last, now_iso())
+        return await self._finish_if_ready(recording, media, meta, None)
 
-    async def _store(self, user_id: int, meta: ChunkMeta, spool: IO[bytes], meeting: Meeting | None) -> Row:
+    async def _store(
+        self, user_id: int, meta: ChunkMeta, spool: IO[bytes], meeting: Meeting | None
+    ) -> dict[str, Any]:
         now = now_iso()
         recording = await self.replicas.session_recording(user_id, meta.session_uid)
         if recording is None:
             recording = await self._start(user_id, meta, meeting, now)
         # Not in this index yet: this chunk makes the recording (or joins the one a claim names).
-        fresh = self.index.get_recording_by_id(recording["id"]) is None
-        media_row = None if fresh else self.index.media_of_type(recording["id"], meta.media_type)
-        self._check_acceptable(recording, media_row, meta, meeting)
-        created = None if media_row else new_media(self.storage.backend, user_id, recording["id"], meta, now)
-        media_row = media_row or created
-        assert media_row is not None
-        if not fresh and recording["status"] != "in_progress":  # new media reopens it until it is done
-            recording = {**recording, **REOPENED}
-            self.index.set_status(recording["id"], "in_progress", now)
+        fresh = self.index.get_recording_by_id(recording.id) is None
+        media = None if fresh else self.index.media_of_type(recording.id, meta.media_type)
+        self._check_acceptable(recording, media, meta, meeting)
+        created = None if media else new_media(self.storage.backend, user_id, recording.id, meta, now)
+        media = media or created
+        assert media is not None
+        if not fresh and recording.status != "in_progress":  # new media reopens it until it is done
+            recording = reopened(recording)
+            self.index.set_status(recording.id, "in_progress", now)
 
         # Stored as sent: a chunk is never refused for its bytes (the master says what became of them).
-        key = chunk_key(media_row["storage_key"], meta.chunk_seq)
+        key = chunk_key(media.storage_key, meta.chunk_seq)
         stored = await self.storage.put_stream(key, _blocks(spool))
-        chunk = {"media_id": media_row["id"], "seq": meta.chunk_seq, "storage_key": key, "size": stored.size,
-                 "sha256": stored.sha256, "is_final": int(meta.is_final), "created_at": now}  # fmt: skip
+        chunk = Chunk(media_id=media.id, seq=meta.chunk_seq, storage_key=key, size=stored.size,
+                      sha256=stored.sha256, is_final=int(meta.is_final), created_at=now)  # fmt: skip
         if fresh or created or meta.is_final:
             # What a rebuild needs besides the chunk objects: the recording, its media, the final mark.
-            change = with_chunk(media_row, meta.chunk_seq if meta.is_final else None)
+            change = with_chunk(media, meta.chunk_seq if meta.is_final else None)
             await self._save_manifest(recording, change, fresh=fresh, written=[key])
         made = (recording if fresh else None, created)
-        recording, media_row = await self.replicas.index_chunk(recording, made, media_row, chunk, now)
+        recording, media = await self.replicas.index_chunk(recording, made, media, chunk, now)
         self.finalizer.metrics.chunk_received(stored.size)  # stored and indexed: acknowledged
-        return await self._finish_if_ready(recording, media_row, meta, key)
+        return await self._finish_if_ready(recording, media, meta, key)
 
-    async def _start(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Row:
+    async def _start(self, user_id: int, meta: ChunkMeta, meeting: Meeting | None, now: str) -> Recording:
         """A session this index does not know: a new recording, or the one another replica claimed
         for the session first (lite.catalog.session_claims), indexed if its manifest is there."""
         return await self.replicas.claim_session(new_recording(user_id, meta, meeting, now))
 
-    async def _save_manifest(self, recording: Row, change: Change, fresh: bool, written: list[str]) -> None:
+    async def _save_manifest(
+        self, recording: Recording, change: Change, fresh: bool, written: list[str]
+    ) -> None:
         """The chunk's change to the manifest, merged with what other replicas wrote. A missing one is
         created for a new recording, else written again where only damage removes one
         (`rewrite_missing`); where a delete did, what this request stored goes too."""
-        user_id, recording_id = recording["user_id"], recording["id"]
+        user_id, recording_id = recording.user_id, recording.id
         base = [] if fresh else self.index.media_for([recording_id])
         create = change(recording, base) if fresh else self.replicas.rewrite_missing(change, recording, base)
         try:
@@ -196,33 +202,31 @@ class BotUploads(CatalogService):
             await self.catalog.discard_deleted(user_id, recording_id, written)
             raise RecordingGone(f"recording {recording_id} was deleted; start a new session") from None
 
-    async def _finish_if_ready(self, recording: Row, media_row: Row, meta: ChunkMeta, key: str | None) -> Row:
+    async def _finish_if_ready(
+        self, recording: Recording, media: MediaFile, meta: ChunkMeta, key: str | None
+    ) -> dict[str, Any]:
         """A media file whose chunks are all here is due: the queue finalizes it (what makes it due is
         stored already, so it stays due across a restart); the chunk is acknowledged now."""
-        current = self.index.media_of_type(recording["id"], meta.media_type)
-        if current is not None and is_ready(current, self.index.chunks_of(current["id"])):
-            self.queue.submit(recording["id"])
-        return answer(recording, media_row, meta, recording["status"], key)
+        current = self.index.media_of_type(recording.id, meta.media_type)
+        if current is not None and is_ready(current, self.index.chunks_of(current.id)):
+            self.queue.submit(recording.id)
+        return answer(recording, media, meta, recording.status, key)
 
     def _check_acceptable(
-        self, recording: Row | None, media_row: Row | None, meta: ChunkMeta, meeting: Meeting | None
+        self, recording: Recording | None, media: MediaFile | None, meta: ChunkMeta, meeting: Meeting | None
     ) -> None:
-        if recording is not None and meeting is not None and recording["meeting_id"] != meeting.meeting_id:
+        if recording is not None and meeting is not None and recording.meeting_id != meeting.meeting_id:
             raise Forbidden("this session belongs to another meeting than the meeting token's")
         # A finished recording takes no more chunks of its media, but may get a media type it lacks:
         # Vexa's bot sends the video in one upload as it leaves, after the audio was finalized.
-        if recording is not None and recording["status"] != "in_progress" and media_row is not None:
-            raise Conflict(
-                f"recording {recording['id']} is already {recording['status']}; start a new session"
-            )
-        if media_row is None:
+        if recording is not None and recording.status != "in_progress" and media is not None:
+            raise Conflict(f"recording {recording.id} is already {recording.status}; start a new session")
+        if media is None:
             return
-        if media_row["state"] != "receiving":
-            raise Conflict(
-                f"the {meta.media_type} of recording {media_row['recording_id']} is already complete"
-            )
-        if media_row["format"] != meta.format:
-            raise BadInput(f"this session's {meta.media_type} is {media_row['format']}, not {meta.format}")
-        final = media_row["final_seq"]
+        if media.state != "receiving":
+            raise Conflict(f"the {meta.media_type} of recording {media.recording_id} is already complete")
+        if media.format != meta.format:
+            raise BadInput(f"this session's {meta.media_type} is {media.format}, not {meta.format}")
+        final = media.final_seq
         if final is not None and meta.chunk_seq > final:
             raise BadInput(f"chunk {meta.chunk_seq} comes after the final chunk {final}")

@@ -21,9 +21,9 @@ from typing import BinaryIO
 from anyio import to_thread
 
 from lite.catalog.catalog_service import CatalogService
-from lite.catalog.index import Row
 from lite.catalog.manifest_writes import RecordingGone
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import Chunk, MediaFile, Recording, changed
 from lite.clock import now_iso
 from lite.config import Settings
 from lite.errors import Conflict, LiteError, NotFound
@@ -36,13 +36,12 @@ from lite.sessions.webhooks import Notifier
 
 log = logging.getLogger("lite.sessions.finalize")
 BLOCK = 1024 * 1024
-FINISHED_FIELDS = ("state", "file_size_bytes", "sha256", "duration_seconds", "extra", "updated_at")
 
 
-def missing_ranges(chunks: list[Row], final_seq: int | None) -> list[list[int]]:
+def missing_ranges(chunks: list[Chunk], final_seq: int | None) -> list[list[int]]:
     """The chunk numbers that never came, as [first, last] ranges: a client that sends chunk 0 and
     then chunk 10,000,000 makes one range, not ten million numbers (manifest, index, answers)."""
-    present = sorted({int(c["seq"]) for c in chunks})
+    present = sorted({c.seq for c in chunks})
     last = max(present[-1] if present else -1, final_seq if final_seq is not None else -1)
     gaps, expected = [], 0
     for seq in present:
@@ -54,8 +53,8 @@ def missing_ranges(chunks: list[Row], final_seq: int | None) -> list[list[int]]:
     return gaps
 
 
-def is_ready(media_row: Row, chunks: list[Row]) -> bool:
-    final = media_row["final_seq"]
+def is_ready(media: MediaFile, chunks: list[Chunk]) -> bool:
+    final = media.final_seq
     return final is not None and not missing_ranges(chunks, final)
 
 
@@ -97,7 +96,7 @@ class Finalizer(CatalogService):
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir(parents=True, exist_ok=True)
 
-    async def finalize(self, recording: Row, force: bool) -> str:
+    async def finalize(self, recording: Recording, force: bool) -> str:
         """Assemble every media file that is ready (all of them when `force`); the caller holds the lock.
 
         Order: masters are stored, then the manifest says so, then the index, then chunks go.
@@ -107,53 +106,52 @@ class Finalizer(CatalogService):
             measured["result"] = await self._finalize(recording, force)
             return measured["result"]
 
-    async def _finalize(self, recording: Row, force: bool) -> str:
-        user_id, recording_id = recording["user_id"], recording["id"]
+    async def _finalize(self, recording: Recording, force: bool) -> str:
+        user_id, recording_id = recording.user_id, recording.id
         # Read before assembling: its tag is the condition of the manifest write at the end, so a
         # delete (or a finalize) on another replica meanwhile is noticed, never overwritten.
         before = await self.catalog.read_manifest(user_id, recording_id)
         if before is None and await self.replicas.deleted_elsewhere(user_id, recording_id):
             return "deleted"
-        media_rows = self.index.media_for([recording_id])
-        assembled: dict[int, Row] = {}
+        media_files = self.index.media_for([recording_id])
+        assembled: dict[int, MediaFile] = {}
         error = None
-        for media_row in media_rows:
-            chunks = self.index.chunks_of(media_row["id"])
-            if media_row["state"] == "receiving" and (force or is_ready(media_row, chunks)):
+        for media in media_files:
+            chunks = self.index.chunks_of(media.id)
+            if media.state == "receiving" and (force or is_ready(media, chunks)):
                 try:
-                    assembled[media_row["id"]] = await self.assemble_media(media_row, chunks)
+                    assembled[media.id] = await self.assemble_media(media, chunks)
                 except AssemblyError as exc:
                     # Nothing a bot sent is lost: the master is the chunks' bytes in order, the
                     # chunks stay (the recording can be finalized again), and the recording says why.
-                    error = f"the {media_row['type']} chunks cannot be assembled as {media_row['format']}"
+                    error = f"the {media.type} chunks cannot be assembled as {media.format}"
                     error += f" ({exc}); the file is their bytes joined in order"
-                    log.error("recording %s media %s: %s", recording_id, media_row["id"], error)
-                    assembled[media_row["id"]] = await self.assemble_media(media_row, chunks, joined=True)
+                    log.error("recording %s media %s: %s", recording_id, media.id, error)
+                    assembled[media.id] = await self.assemble_media(media, chunks, joined=True)
         change = Finished(assembled, error, now_iso())
         # Written again where only damage removes a manifest; where a delete did, never.
-        create = self.replicas.rewrite_missing(change, recording, media_rows)
+        create = self.replicas.rewrite_missing(change, recording, media_files)
         try:
-            updated, media_rows = await self.catalog.update_manifest(
+            updated, media_files = await self.catalog.update_manifest(
                 user_id, recording_id, change, known=before, create=create
             )
         except RecordingGone:  # deleted on another replica meanwhile: the masters just stored go too
-            await self.catalog.discard_deleted(
-                user_id, recording_id, [m["storage_key"] for m in assembled.values()]
-            )
+            masters = [m.storage_key for m in assembled.values()]
+            await self.catalog.discard_deleted(user_id, recording_id, masters)
             return "deleted"
-        status = updated["status"]
+        status = updated.status
         if status == "completed" and change.completes:  # the owner's webhook settings, changed elsewhere?
             await self.catalog.refresh_user(user_id)
-        for media_row in media_rows:
-            self.index.finish_media(media_row["id"], {k: media_row[k] for k in FINISHED_FIELDS})
-        self.index.set_status(recording_id, status, updated["updated_at"], updated["error_message"])
+        for media in media_files:
+            self.index.finish_media(media)
+        self.index.set_status(recording_id, status, updated.updated_at, updated.error_message)
         if status == "completed":
             if change.completes:  # once: not again where another replica's finalize completed it first
                 # Queued into the index's outbox right after the status, with nothing awaited between:
                 # only a kill in that instant could complete a recording without its webhook.
-                self.notifier.recording_completed(updated, media_rows)
+                self.notifier.recording_completed(updated, media_files)
             await self._drop_chunks(recording_id)
-        return str(status)
+        return status
 
     async def retry(self, user_id: int, recording_id: int) -> str:
         """Assemble a failed recording again from the chunks it kept (after a fix, or once its
@@ -161,39 +159,39 @@ class Finalizer(CatalogService):
         recording = self.index.get_recording(user_id, recording_id)
         if recording is None:
             raise NotFound("recording not found")
-        async with self.locks(user_id, recording["session_uid"]):
+        async with self.locks(user_id, recording.session_uid):
             recording = self.index.get_recording(user_id, recording_id)
-            if recording is None or recording["status"] != "failed":
+            if recording is None or recording.status != "failed":
                 raise Conflict("only a failed recording can be finalized again")
-            for media_row in self.index.media_for([recording_id]):
-                if self.index.chunks_of(media_row["id"]):
-                    self.index.finish_media(media_row["id"], {"state": "receiving"})
+            for media in self.index.media_for([recording_id]):
+                if self.index.chunks_of(media.id):
+                    self.index.reopen_media(media.id)
             return await self.finalize(recording, force=True)
 
-    async def assemble_media(self, media_row: Row, chunks: list[Row], joined: bool = False) -> Row:
-        """Store the master (`joined`: the chunks' bytes as they are); the new media row is returned,
-        not yet written anywhere."""
-        keys = [c["storage_key"] for c in chunks]
-        fmt = "bytes" if joined else media_row["format"]
+    async def assemble_media(self, media: MediaFile, chunks: list[Chunk], joined: bool = False) -> MediaFile:
+        """Store the master (`joined`: the chunks' bytes as they are); the media file it makes is
+        returned, not yet written anywhere."""
+        keys = [c.storage_key for c in chunks]
+        fmt = "bytes" if joined else media.format
         self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir) as scratch:
-            master = Path(scratch) / f"master.{media_row['format']}"
+            master = Path(scratch) / f"master.{media.format}"
             assembled = await to_thread.run_sync(self._assemble, keys, fmt, master)
-            stored = await self.storage.put_stream(media_row["storage_key"], _file_blocks(master))
+            stored = await self.storage.put_stream(media.storage_key, _file_blocks(master))
             sample_rate = await to_thread.run_sync(probe_sample_rate, master)
-        missing = missing_ranges(chunks, media_row["final_seq"])
+        missing = missing_ranges(chunks, media.final_seq)
         extra = {"chunk_count": len(chunks), "missing_chunks": missing}
         if sample_rate:
             extra["sample_rate"] = sample_rate
-        return {
-            **media_row,
-            "state": "complete",
-            "file_size_bytes": stored.size,
-            "sha256": stored.sha256,
-            "duration_seconds": assembled.duration_seconds,
-            "extra": json.dumps(extra),
-            "updated_at": now_iso(),
-        }
+        return changed(
+            media,
+            state="complete",
+            file_size_bytes=stored.size,
+            sha256=stored.sha256,
+            duration_seconds=assembled.duration_seconds,
+            extra=json.dumps(extra),
+            updated_at=now_iso(),
+        )
 
     def _opened(self, keys: list[str]) -> Iterator[BinaryIO]:
         for key in keys:
@@ -211,16 +209,16 @@ class Finalizer(CatalogService):
             return assemble_wav(chunks, out) if fmt == "wav" else _concatenate(chunks, out)
 
     async def _drop_chunks(self, recording_id: int) -> None:
-        for media_row in self.index.media_for([recording_id]):
-            for chunk in self.index.chunks_of(media_row["id"]):
-                await self.storage.delete(chunk["storage_key"])
-                self.index.delete_chunk(media_row["id"], chunk["seq"])
+        for media in self.index.media_for([recording_id]):
+            for chunk in self.index.chunks_of(media.id):
+                await self.storage.delete(chunk.storage_key)
+                self.index.delete_chunk(media.id, chunk.seq)
 
     async def sweep(self) -> None:
         """Remove chunk objects that a crash left behind after their master was complete."""
-        for media_row in self.index.completed_media_with_chunks():
+        for media in self.index.completed_media_with_chunks():
             with contextlib.suppress(LiteError):
-                await self._drop_chunks(media_row["recording_id"])
+                await self._drop_chunks(media.recording_id)
 
     async def finalize_idle(self) -> int:
         """Finalize sessions that have received nothing for RECORDING_IDLE_FINALIZE_SECONDS."""
@@ -239,21 +237,21 @@ class Finalizer(CatalogService):
             self.metrics.finalize_queue.dec(waiting)  # cancelled at shutdown mid-round
         return done
 
-    async def _finalize_idle_one(self, recording: Row, cutoff: datetime) -> int:
+    async def _finalize_idle_one(self, recording: Recording, cutoff: datetime) -> int:
         """1 when it was finalized, else 0 (still active, finished meanwhile, or storage failed)."""
-        async with self.locks(recording["user_id"], recording["session_uid"]):
+        async with self.locks(recording.user_id, recording.session_uid):
             if await self.replicas.active_elsewhere(recording, cutoff):  # chunks reach another replica
                 return 0
-            current = self.index.get_recording_by_id(recording["id"])
-            if current is None or current["status"] != "in_progress":
+            current = self.index.get_recording_by_id(recording.id)
+            if current is None or current.status != "in_progress":
                 return 0
             try:
                 await self.finalize(current, force=True)
                 return 1
             except LiteError as exc:  # storage down: the next round tries again
-                log.warning("idle recording %s not finalized yet: %s", recording["id"], exc.detail)
+                log.warning("idle recording %s not finalized yet: %s", recording.id, exc.detail)
             except Exception:  # one recording's fault must not stop the others' finalizing
-                log.exception("idle recording %s could not be finalized", recording["id"])
+                log.exception("idle recording %s could not be finalized", recording.id)
         return 0
 
     async def run(self) -> None:

@@ -65,7 +65,7 @@ class FinalizeQueue:
 
     def submit_due(self) -> int:
         """Queue every session that is due and not queued yet (at start, then every round)."""
-        return sum(self.submit(recording["id"]) for recording in self.index.due_recordings())
+        return sum(self.submit(recording.id) for recording in self.index.due_recordings())
 
     async def run(self) -> None:
         """The server's rounds: every ROUND_SECONDS, queue what is due and not queued (left over from
@@ -101,19 +101,19 @@ class FinalizeQueue:
         recording = self.index.get_recording_by_id(recording_id)
         if recording is None:
             return "deleted"
-        async with self.finalizer.locks(recording["user_id"], recording["session_uid"]):
+        async with self.finalizer.locks(recording.user_id, recording.session_uid):
             # Another replica may have finalized it, or a delete come first, while it waited (on a
             # private volume nothing else writes: no read).
-            await self.catalog.replicas.refresh_recording(recording["user_id"], recording_id)
+            await self.catalog.replicas.refresh_recording(recording.user_id, recording_id)
             current = self.index.get_recording_by_id(recording_id)
             if current is None:
                 return "deleted"
-            if current["status"] != "in_progress" or not self._due(recording_id):
-                return str(current["status"])
+            if current.status != "in_progress" or not self._due(recording_id):
+                return current.status
             return await self.finalizer.finalize(current, force=False)
 
     def _due(self, recording_id: int) -> bool:
         return any(
-            media_row["state"] == "receiving" and is_ready(media_row, self.index.chunks_of(media_row["id"]))
-            for media_row in self.index.media_for([recording_id])
+            media.state == "receiving" and is_ready(media, self.index.chunks_of(media.id))
+            for media in self.index.media_for([recording_id])
         )

@@ -9,37 +9,40 @@ webhook (`completes` says whether this finalize was the one that completed the r
 
 from __future__ import annotations
 
-from lite.catalog.index import Row
+from lite.catalog.records import MediaFile, Recording, changed
 
 
 class Finished:
-    def __init__(self, assembled: dict[int, Row], error: str | None, now: str) -> None:
-        self.assembled = assembled  # media id -> the media row after its master was stored
+    def __init__(self, assembled: dict[int, MediaFile], error: str | None, now: str) -> None:
+        self.assembled = assembled  # media id -> the media file after its master was stored
         self.error = error
         self.now = now
         self.completes = False
 
-    def __call__(self, recording: Row, media_rows: list[Row]) -> tuple[Row, list[Row]]:
+    def __call__(self, recording: Recording, media: list[MediaFile]) -> tuple[Recording, list[MediaFile]]:
         # A media file still receiving takes this finalize's master; so does a failed recording's
         # (finalized again: lite.sessions.finalize.retry). A complete one stays as it is.
-        takes = recording["status"] == "failed"
+        takes = recording.status == "failed"
         merged = [
-            self.assembled[m["id"]]
-            if m["id"] in self.assembled and (takes or m["state"] == "receiving")
-            else m
-            for m in media_rows
+            self.assembled[m.id] if m.id in self.assembled and (takes or m.state == "receiving") else m
+            for m in media
         ]
-        applied = any(new is not old for new, old in zip(merged, media_rows, strict=True))
+        applied = any(new is not old for new, old in zip(merged, media, strict=True))
         self.completes = False
         if not applied and self.assembled:  # another replica finalized it first: as it stored it
-            return recording, media_rows
+            return recording, media
         if self.error is not None:
             status = "failed"
-        elif all(m["state"] == "complete" for m in merged):
+        elif all(m.state == "complete" for m in merged):
             status = "completed"
         else:
             status = "in_progress"
-        self.completes = status == "completed" and recording["status"] != "completed"
-        updated = {**recording, "status": status, "updated_at": self.now, "error_message": self.error}
-        updated["completed_at"] = self.now if status == "completed" else None
+        self.completes = status == "completed" and recording.status != "completed"
+        updated = changed(
+            recording,
+            status=status,
+            updated_at=self.now,
+            error_message=self.error,
+            completed_at=self.now if status == "completed" else None,
+        )
         return updated, merged

@@ -30,7 +30,8 @@ from datetime import datetime
 import httpx
 
 from lite.accounts.webhook_targets import check_webhook_url
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
+from lite.catalog.records import OutboxEntry
 from lite.config import Settings
 from lite.errors import BadInput
 from lite.ops.metrics import Metrics
@@ -42,9 +43,9 @@ POLL_SECONDS = 1.0  # at most this long between looks at the outbox, when nothin
 PARALLEL = 16
 
 
-def _created(row: Row, now: float) -> float:
+def _created(row: OutboxEntry, now: float) -> float:
     try:
-        return datetime.fromisoformat(row["created_at"]).timestamp()
+        return datetime.fromisoformat(row.created_at).timestamp()
     except (TypeError, ValueError):
         return now
 
@@ -76,7 +77,7 @@ class Delivery:
                         for row in self.index.outbox_due(
                             time.time(), PARALLEL - len(inflight), tuple(inflight)
                         ):
-                            key = row["event_id"]
+                            key = row.event_id
                             task = asyncio.create_task(self._guarded(client, row))
                             inflight[key] = task
                             task.add_done_callback(lambda _, key=key: finished(key))
@@ -97,15 +98,15 @@ class Delivery:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout)
 
-    async def _guarded(self, client: httpx.AsyncClient, row: Row) -> None:
+    async def _guarded(self, client: httpx.AsyncClient, row: OutboxEntry) -> None:
         try:
             await self.attempt(client, row)
         except Exception:  # the index failed: the row stays due and is tried again
-            log.exception("webhook %s: delivery attempt crashed", parse_row_key(row["event_id"])[0])
+            log.exception("webhook %s: delivery attempt crashed", parse_row_key(row.event_id)[0])
             await asyncio.sleep(POLL_SECONDS)  # busy meanwhile: not picked again at once
 
-    async def attempt(self, client: httpx.AsyncClient, row: Row) -> None:
-        key, url, attempts = row["event_id"], row["url"], int(row["attempts"])
+    async def attempt(self, client: httpx.AsyncClient, row: OutboxEntry) -> None:
+        key, url, attempts = row.event_id, row.url, row.attempts
         event_id, kind = parse_row_key(key)
         host = url_host(url)
         started = time.time()
@@ -139,9 +140,9 @@ class Delivery:
             max(0.0, next_at - time.time()),
         )
 
-    async def _send(self, client: httpx.AsyncClient, row: Row, kind: str) -> str | None:
+    async def _send(self, client: httpx.AsyncClient, row: OutboxEntry, kind: str) -> str | None:
         """None when the row is done (delivered, refused for good); else why to try again."""
-        url, event_id, host = row["url"], parse_row_key(row["event_id"])[0], url_host(row["url"])
+        url, event_id, host = row.url, parse_row_key(row.event_id)[0], url_host(row.url)
         if kind == USER:
             try:
                 await check_webhook_url(url, self.allow_private)
@@ -151,10 +152,10 @@ class Delivery:
                 log.warning("webhook %s to %s not sent, the URL is refused: %s", event_id, host, exc.detail)
                 self.metrics.webhook("refused")
                 return None
-        body = row["body"].encode()
+        body = row.body.encode()
         try:
             answer = await client.post(
-                url, content=body, headers=headers_for(row["secret"], body), follow_redirects=kind != USER
+                url, content=body, headers=headers_for(row.secret, body), follow_redirects=kind != USER
             )
         except httpx.TimeoutException:
             return "timeout"

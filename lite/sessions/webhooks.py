@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lite.catalog.index import Index, Row
+from lite.catalog.records import MediaFile, OutboxEntry, Recording
 from lite.config import Settings
 from lite.recordings.shapes import recording_out
 
@@ -138,10 +139,10 @@ class Notifier:
         text = "|".join([event_type, *(str(part) for part in identity)])
         return "evt_" + hmac.new(self.secret.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def recording_completed(self, recording: Row, media: list[Row]) -> None:
-        event_id = self.event_id(RECORDING_COMPLETED, recording["id"], recording.get("completed_at"))
+    def recording_completed(self, recording: Recording, media: list[MediaFile]) -> None:
+        event_id = self.event_id(RECORDING_COMPLETED, recording.id, recording.completed_at)
         data = {"recording": recording_out(recording, media)}
-        self.publish(event_id, RECORDING_COMPLETED, int(recording["user_id"]), data)
+        self.publish(event_id, RECORDING_COMPLETED, recording.user_id, data)
 
     def publish(self, event_id: str, event_type: str, user_id: int, data: dict[str, Any]) -> None:
         """Queue the event for each subscriber (one row each, same body); never raises into the
@@ -154,14 +155,14 @@ class Notifier:
             body = json.dumps(envelope(event_id, event_type, data, created_at))
             now = time.time()
             rows = [
-                {
-                    "event_id": row_key(event_id, hook.kind, hook.url),
-                    "url": hook.url,
-                    "secret": hook.secret,
-                    "body": body,
-                    "created_at": created_at,
-                    "next_at": now,
-                }
+                OutboxEntry(
+                    event_id=row_key(event_id, hook.kind, hook.url),
+                    url=hook.url,
+                    secret=hook.secret,
+                    body=body,
+                    created_at=created_at,
+                    next_at=now,
+                )
                 for hook in hooks
             ]
             added = self.index.outbox_add(rows, self.limit)
