@@ -107,8 +107,8 @@ async def fixture_store(settings: Settings) -> AsyncIterator[Store]:
     """One user's three recordings on the test's backend, uploaded through the service layer."""
     services = await build_services(settings)
     user = await services.auth.create_user("owner@example.com", None)
-    recordings = [await upload(services, user["id"], variant(n)) for n in range(3)]
-    yield Store(services, user["id"], recordings)
+    recordings = [await upload(services, user.id, variant(n)) for n in range(3)]
+    yield Store(services, user.id, recordings)
     await services.aclose()
 
 

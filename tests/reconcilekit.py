@@ -41,8 +41,8 @@ async def fixture_lite(settings: Settings) -> AsyncIterator[Lite]:
     """Two recordings of one user; on minio/s3 a grace of 0, so that the cases need not wait."""
     services = await build_services(dataclasses.replace(settings, reconcile_grace_seconds=0))
     user = await services.auth.create_user("owner@example.com", None)
-    recordings = [(await upload(services, user["id"], variant(n)))["id"] for n in range(2)]
-    yield Lite(services, user["id"], recordings)
+    recordings = [(await upload(services, user.id, variant(n)))["id"] for n in range(2)]
+    yield Lite(services, user.id, recordings)
     await services.aclose()
 
 

@@ -39,27 +39,27 @@ async def test_a_delete_racing_the_final_chunk_leaves_nothing_and_never_fails(se
     for round_number in range(ROUNDS):
         session = f"race-{round_number}"
         for seq, chunk in enumerate(CHUNKS[:-1]):
-            await send_chunk(services, user["id"], chunk, session, seq, final=False)
-        recording = services.index.bot_recording(user["id"], session)
+            await send_chunk(services, user.id, chunk, session, seq, final=False)
+        recording = services.index.bot_recording(user.id, session)
         assert recording is not None
 
         async def delete_soon(delay: float, recording_id: int = recording.id) -> str:
             await asyncio.sleep(delay)
             try:
-                await services.recordings.delete(user["id"], recording_id)
+                await services.recordings.delete(user.id, recording_id)
                 return "deleted"
             except NotFound:
                 return "already gone"
 
-        final = send_chunk(services, user["id"], CHUNKS[-1], session, len(CHUNKS) - 1, final=True)
+        final = send_chunk(services, user.id, CHUNKS[-1], session, len(CHUNKS) - 1, final=True)
         results = await asyncio.gather(final, delete_soon(rng.uniform(0, 0.02)), return_exceptions=True)
         outcome = results[1]
         assert outcome == "deleted", outcome  # the delete waited for the finalize, then took it all
         if isinstance(results[0], BaseException):  # the chunk lost the race: refused, never a crash
             assert isinstance(results[0], LiteError), results[0]
         assert services.index.get_recording_by_id(recording.id) is None
-        assert not await services.catalog.manifest_exists(user["id"], recording.id)
-    assert await stored_under(services, user["id"]) == []
+        assert not await services.catalog.manifest_exists(user.id, recording.id)
+    assert await stored_under(services, user.id) == []
 
 
 async def after_a_rebuild(settings: Settings, user_id: int, recording_id: int) -> tuple[bool, list[str]]:
@@ -79,13 +79,13 @@ async def test_nothing_deleted_comes_back_after_a_rebuild(settings: Settings) ->
     try:
         user = await services.auth.create_user("rebuild@example.com", None)
         for seq, chunk in enumerate(CHUNKS):
-            await send_chunk(services, user["id"], chunk, "gone", seq, final=seq == len(CHUNKS) - 1)
-        recording = services.index.bot_recording(user["id"], "gone")
+            await send_chunk(services, user.id, chunk, "gone", seq, final=seq == len(CHUNKS) - 1)
+        recording = services.index.bot_recording(user.id, "gone")
         assert recording is not None
-        await services.recordings.delete(user["id"], recording.id)
+        await services.recordings.delete(user.id, recording.id)
     finally:
         await services.aclose()
-    assert await after_a_rebuild(settings, user["id"], recording.id) == (False, [])
+    assert await after_a_rebuild(settings, user.id, recording.id) == (False, [])
 
 
 async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothing_comes_back(
@@ -97,8 +97,8 @@ async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothin
     try:
         user = await services.auth.create_user("halfway@example.com", None)
         for seq, chunk in enumerate(CHUNKS[:2]):
-            await send_chunk(services, user["id"], chunk, "halfway", seq, final=False)  # chunks, no master
-        recording = services.index.bot_recording(user["id"], "halfway")
+            await send_chunk(services, user.id, chunk, "halfway", seq, final=False)  # chunks, no master
+        recording = services.index.bot_recording(user.id, "halfway")
         assert recording is not None
         real_delete = services.storage.delete
         calls = 0
@@ -111,14 +111,14 @@ async def test_a_delete_that_storage_fails_half_way_is_finished_later_and_nothin
             await real_delete(key)
 
         monkeypatch.setattr(services.storage, "delete", failing_after_one)
-        answer = await services.recordings.delete(user["id"], recording.id)
+        answer = await services.recordings.delete(user.id, recording.id)
         assert answer["status"] == "deleted"  # gone for the user at once
         with pytest.raises(NotFound):
-            await services.recordings.get(user["id"], recording.id)
-        assert await stored_under(services, user["id"]) != []  # storage failed part of it
+            await services.recordings.get(user.id, recording.id)
+        assert await stored_under(services, user.id) != []  # storage failed part of it
         monkeypatch.setattr(services.storage, "delete", real_delete)  # storage is back
         assert await services.recordings.finish_deletes() == 0  # the background job's round
-        assert await stored_under(services, user["id"]) == []
+        assert await stored_under(services, user.id) == []
     finally:
         await services.aclose()
-    assert await after_a_rebuild(settings, user["id"], recording.id) == (False, [])
+    assert await after_a_rebuild(settings, user.id, recording.id) == (False, [])

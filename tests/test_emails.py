@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lite.catalog.records import User
 from lite.config import load_settings
 from lite.errors import Conflict
 from lite.services import build_services
@@ -34,10 +35,10 @@ def test_the_same_email_in_another_case_is_the_same_user(admin: httpx.Client) ->
 async def test_a_user_stored_with_capitals_before_the_rule_still_blocks_a_duplicate(tmp_path: Path) -> None:
     services = await build_services(load_settings(backend_env("local", tmp_path, None)))
     try:
-        services.index.insert_user({"id": 7, "email": "Old@Example.com", "name": None, "created_at": "x"})
+        services.index.insert_user(User(id=7, email="Old@Example.com", name=None, created_at="x"))
         with pytest.raises(Conflict):
             await services.auth.create_user("old@example.com", None)
-        assert (await services.auth.user_by_email("OLD@example.com"))["id"] == 7
+        assert (await services.auth.user_by_email("OLD@example.com")).id == 7
     finally:
         await services.aclose()
 
@@ -48,14 +49,14 @@ async def test_issue_key_prints_a_new_working_key_for_an_existing_user(tmp_path:
     services = await build_services(load_settings(env))
     try:
         user = await services.auth.create_user("keys@example.com", None)
-        first = await services.auth.create_key(user["id"])
+        first = await services.auth.create_key(user.id)
         command = [sys.executable, "-m", "lite", "issue-key", "KEYS@example.com"]
         done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         new_key = done.stdout.strip()
-        assert new_key != first["token"]
-        assert await services.auth.user_for_key(new_key) == user["id"]
-        assert await services.auth.user_for_key(first["token"]) == user["id"]  # the old one still works
+        assert new_key != first.token
+        assert await services.auth.user_for_key(new_key) == user.id
+        assert await services.auth.user_for_key(first.token) == user.id  # the old one still works
     finally:
         await services.aclose()
 

@@ -75,11 +75,11 @@ async def test_a_due_session_a_stopped_server_left_is_finalized_after_the_next_s
     first = await build_services(settings)
     user = await first.auth.create_user("restart@example.com", None)
     for seq, chunk in enumerate(CHUNKS):
-        await send_chunk(first, user["id"], chunk, "restarted", seq, final=seq == len(CHUNKS) - 1)
+        await send_chunk(first, user.id, chunk, "restarted", seq, final=seq == len(CHUNKS) - 1)
     await first.aclose()  # stops the workers before they took it: acknowledged, not finalized
     second = await build_services(settings)
     try:
-        recording = second.index.bot_recording(user["id"], "restarted")
+        recording = second.index.bot_recording(user.id, "restarted")
         assert recording is not None and recording.status == "in_progress"
         rounds = asyncio.create_task(second.finalize_queue.run())
         [media] = second.index.media_for([recording.id])
@@ -105,10 +105,10 @@ async def test_sessions_past_finalize_queue_max_wait_for_the_next_round_and_none
     try:
         user = await services.auth.create_user("queue@example.com", None)
         sessions = [f"s{n}" for n in range(4)]
-        await send_chunk(services, user["id"], CHUNKS[0], sessions[0], 0, final=True)  # queued
-        async with services.finalizer.locks(user["id"], sessions[0]):  # its worker waits here
+        await send_chunk(services, user.id, CHUNKS[0], sessions[0], 0, final=True)  # queued
+        async with services.finalizer.locks(user.id, sessions[0]):  # its worker waits here
             for session in sessions[1:]:  # each final at once: the queue is full, they stay due
-                await send_chunk(services, user["id"], CHUNKS[0], session, 0, final=True)
+                await send_chunk(services, user.id, CHUNKS[0], session, 0, final=True)
             assert len(services.finalize_queue) == 0  # the one queued is taken, waiting for the lock
             assert len(services.index.due_recordings()) == len(sessions)
         rounds = asyncio.create_task(services.finalize_queue.run())
@@ -117,7 +117,7 @@ async def test_sessions_past_finalize_queue_max_wait_for_the_next_round_and_none
                 break
             await asyncio.sleep(0.05)
         rounds.cancel()
-        statuses = [services.index.bot_recording(user["id"], s).status for s in sessions]
+        statuses = [services.index.bot_recording(user.id, s).status for s in sessions]
         assert statuses == ["completed"] * len(sessions)
     finally:
         await services.aclose()

@@ -72,7 +72,7 @@ async def test_users_exported_from_vexa_are_found_by_email_under_their_vexa_ids(
     try:
         ada = await services.auth.find_user_by_email("ada@example.com")
         bob = await services.auth.find_user_by_email("bob@example.com")
-        assert ada and bob and (ada["id"], ada["name"], bob["id"]) == (USER_A, "Ada", USER_B)
+        assert ada and bob and (ada.id, ada.name, bob.id) == (USER_A, "Ada", USER_B)
         assert services.index.get_recording(USER_A, SINGLE) is not None
     finally:
         await services.aclose()

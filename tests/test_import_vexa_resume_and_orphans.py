@@ -92,11 +92,11 @@ async def test_lite_never_deletes_vexas_objects_as_orphans_but_still_deletes_its
     services = await build_services(dataclasses.replace(settings, reconcile_grace_seconds=0))
     try:
         owner = await services.auth.create_user("owner@example.com", None)
-        await upload(services, owner["id"], WAV)
+        await upload(services, owner.id, WAV)
         await services.auth.adopt_user(USER_B)  # Vexa's bot uploaded to Lite for this user already
         objects = vexa_objects()
         await put_all(services.storage, objects)
-        killed = {f"recordings/{user}/{new_id()}/killed.wav" for user in (owner["id"], USER_B)}
+        killed = {f"recordings/{user}/{new_id()}/killed.wav" for user in (owner.id, USER_B)}
         await put_all(services.storage, dict.fromkeys(killed, WAV))  # uploads killed before their manifest
 
         async def stored() -> set[str]:

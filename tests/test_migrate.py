@@ -134,11 +134,11 @@ async def test_migrate_copies_a_bot_sessions_claim_after_the_recording_it_names(
 async def test_a_second_migrate_removes_what_the_source_deleted_since(
     store: Store, tmp_path: Path, moto_endpoint: str
 ) -> None:
-    key = await store.services.auth.create_key(store.user_id)
+    issued = await store.services.auth.create_key(store.user_id)
     target = await s3_target(store, tmp_path, moto_endpoint)
     await migrate(store, target, tmp_path / "journal")
     await store.services.recordings.delete(store.user_id, store.recordings[0]["id"])
-    await store.services.auth.revoke_key(key["id"])  # a revoked key must not work again after the switch
+    await store.services.auth.revoke_key(issued.key.id)  # a revoked key must not work again after the switch
     summary = await migrate(store, target, tmp_path / "journal")
     assert (summary.removed, summary.copied) == (4, 0)
     assert await keys_in(target) == await keys_in(store.storage)

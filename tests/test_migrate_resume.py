@@ -53,16 +53,16 @@ async def _generate(settings: Settings) -> tuple[list[str], dict[int, bytes]]:
     keys, expected = [], {}
     try:
         users = [await services.auth.create_user(f"u{i}@example.com", None) for i in range(3)]
-        keys = [(await services.auth.create_key(user["id"]))["token"] for user in users]
+        keys = [(await services.auth.create_key(user.id)).token for user in users]
         for n in range(RECORDINGS):
             data = variant(n)
-            recording = await upload(services, users[n % 3]["id"], data)
+            recording = await upload(services, users[n % 3].id, data)
             expected[recording["media_files"][0]["id"]] = data
         chunks = [variant(1000 + seq) for seq in range(3)]
         for seq, chunk in enumerate(chunks):  # a bot recording, finalized into a master
-            await send_chunk(services, users[0]["id"], chunk, "bot-done", seq, final=seq == 2)
-        await send_chunk(services, users[0]["id"], chunks[0], "bot-live", 0, final=False)  # still receiving
-        bots, _ = services.index.recordings_page(users[0]["id"], ListQuery(limit=2))
+            await send_chunk(services, users[0].id, chunk, "bot-done", seq, final=seq == 2)
+        await send_chunk(services, users[0].id, chunks[0], "bot-live", 0, final=False)  # still receiving
+        bots, _ = services.index.recordings_page(users[0].id, ListQuery(limit=2))
         for media in services.index.media_for([bot.id for bot in bots]):
             master = settings.local_storage_dir / media.storage_key
             expected[media.id] = master.read_bytes() if media.state == "complete" else chunks[0]

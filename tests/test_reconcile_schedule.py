@@ -105,14 +105,14 @@ def test_the_server_reconciles_in_the_background_after_it_starts(
     async def killed_upload() -> tuple[str, str]:
         services = await build_services(settings)
         user = await services.auth.create_user("owner@example.com", None)
-        kept = await upload(services, user["id"], variant(1))
-        orphan = f"recordings/{user['id']}/{new_id()}/killed.wav"
+        kept = await upload(services, user.id, variant(1))
+        orphan = f"recordings/{user.id}/{new_id()}/killed.wav"
         await services.storage.put_bytes(orphan, WAV)
         await services.aclose()
         # A restarted process starts well after its predecessor's last write; the server here
         # starts in this process, maybe within the reconciler's clock slack of that write.
         await asyncio.sleep(2 * reconcile.CLOCK_SLACK.total_seconds())
-        return orphan, manifest_key(user["id"], kept["id"])
+        return orphan, manifest_key(user.id, kept["id"])
 
     orphan, kept = asyncio.run(killed_upload())
     live = start_server(settings)
@@ -136,7 +136,7 @@ def test_a_start_after_a_clean_stop_skips_the_walk_and_one_after_a_kill_does_not
         services = await build_services(settings)
         try:
             user = await services.auth.create_user("owner@example.com", None)
-            orphan = f"recordings/{user['id']}/{new_id()}/killed.wav"
+            orphan = f"recordings/{user.id}/{new_id()}/killed.wav"
             await services.storage.put_bytes(orphan, WAV)
             await asyncio.sleep(2 * reconcile.CLOCK_SLACK.total_seconds())  # older than the start
             await asyncio.wait_for(Reconciler(services).run(), 10)  # after the clean stop

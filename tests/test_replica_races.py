@@ -64,8 +64,8 @@ async def fixture_replicas(
 
 async def user_on_both(a: Services, b: Services, email: str) -> int:
     user = await a.auth.create_user(email, None)
-    await b.catalog.load_user(user["id"])
-    return int(user["id"])
+    await b.catalog.load_user(user.id)
+    return user.id
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

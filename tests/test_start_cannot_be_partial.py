@@ -31,7 +31,7 @@ async def _catalog_with_damage(settings: Settings) -> str:
     services = await build_services(settings)
     try:
         user = await services.auth.create_user("kept@example.com", None)
-        key = (await services.auth.create_key(user["id"]))["token"]
+        key = (await services.auth.create_key(user.id)).token
         await services.storage.put_bytes(BAD_USER, b'{"id": 4242, "email": "half@exa')
         await services.storage.put_bytes(BAD_KEY, b"\x00\xff not json")
     finally:

@@ -50,14 +50,14 @@ async def test_on_a_private_volume_the_capabilities_make_no_storage_request(
 ) -> None:
     a = two[0]
     user = await a.auth.create_user("seam@example.com", None)
-    key = (await a.auth.create_key(user["id"]))["token"]
+    key = (await a.auth.create_key(user.id)).token
     before = storage_requests(a)
     # Every call that asks what other replicas may have written, through the services' own paths.
     await a.auth.user_for_key(key)
-    await a.auth.keys_of(user["id"])
+    await a.auth.keys_of(user.id)
     await a.auth.list_users()
-    await a.auth.get_user(user["id"])
-    await a.recordings.list(user["id"], ListQuery(limit=10))
+    await a.auth.get_user(user.id)
+    await a.recordings.list(user.id, ListQuery(limit=10))
     with pytest.raises(Unauthorized):
         await a.auth.user_for_key("lite_not-a-key")
     asked = storage_requests(a) - before
@@ -70,15 +70,15 @@ async def test_a_key_revoked_on_one_replica_is_refused_by_the_other_within_the_r
     monkeypatch.setattr(shared_bucket, "KEY_RECHECK_SECONDS", 0.0)  # the window, shortened to nothing
     a, b = two
     user = await a.auth.create_user("seam@example.com", None)
-    created = await a.auth.create_key(user["id"])
+    created = await a.auth.create_key(user.id)
 
     async def b_accepts() -> bool:
         try:
-            return await b.auth.user_for_key(created["token"]) == user["id"]
+            return await b.auth.user_for_key(created.token) == user.id
         except Unauthorized:
             return False
 
     # Shared: b finds the key a made in the bucket. Private: b's index is the whole truth for b.
     assert await b_accepts() == (backend == "s3")
-    await a.auth.revoke_key(created["id"])
+    await a.auth.revoke_key(created.key.id)
     assert not await b_accepts()

@@ -222,9 +222,9 @@ def test_the_dashboard_saves_a_webhook_through_patch_data(admin: httpx.Client, u
 
 def test_catalog_files_from_before_these_fields_still_parse() -> None:
     user = parse_user(b'{"id": 5, "email": "a@x.io", "name": null, "created_at": "t"}')
-    assert (user["max_concurrent_bots"], user["data"], user["image_url"]) == (3, {}, None)
-    key = parse_api_key(b'{"id": 6, "user_id": 5, "created_at": "t"}')
-    assert (key["scopes"], key["name"], key["expires_at"]) == ("", None, None)
+    assert (user.max_concurrent_bots, user.data, user.image_url) == (3, {}, None)
+    key = parse_api_key(b'{"id": 6, "user_id": 5, "created_at": "t"}', "0" * 64)
+    assert (key.scopes, key.name, key.expires_at) == ("", None, None)
 
 
 @pytest.fixture

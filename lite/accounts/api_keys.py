@@ -15,7 +15,10 @@ import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from lite.accounts.scopes import scope_list
+from lite.catalog.records import ApiKey
 from lite.errors import BadInput
 
 KEY_PREFIX = "lite_"
@@ -26,14 +29,21 @@ MAX_NAME = 200
 Row = dict[str, Any]
 
 
+class IssuedKey(msgspec.Struct, frozen=True):
+    """A key just made, and its secret: the one moment the secret exists outside the client."""
+
+    key: ApiKey
+    token: str
+
+
 def new_token(scopes: list[str]) -> str:
     if not scopes:
         return KEY_PREFIX + secrets.token_urlsafe(32)
     return f"{SCOPED_PREFIX}{scopes[0]}_" + "".join(secrets.choice(ALPHANUMERIC) for _ in range(32))
 
 
-def masked(row: Row) -> str:
-    scopes = scope_list(row.get("scopes"))
+def masked(key: ApiKey) -> str:
+    scopes = scope_list(key.scopes)
     return (f"{SCOPED_PREFIX}{scopes[0]}_" if scopes else KEY_PREFIX) + "********"
 
 
@@ -65,18 +75,18 @@ def check_name(name: str | None) -> str | None:
     return name
 
 
-def key_out(row: Row, token: str | None = None, with_token: bool = True) -> Row:
+def key_out(key: ApiKey, token: str | None = None, with_token: bool = True) -> Row:
     """A key in Vexa's shape: `token` is the secret right after creation, else masked (or left out,
     as Vexa's newest `GET /admin/users/{id}/tokens` does)."""
-    out: Row = {"id": row["id"]}
+    out: Row = {"id": key.id}
     if with_token:
-        out["token"] = token or masked(row)
+        out["token"] = token or masked(key)
     out |= {
-        "user_id": row["user_id"],
-        "scopes": scope_list(row.get("scopes")),
-        "name": row.get("name"),
-        "created_at": row["created_at"],
-        "last_used_at": row.get("last_used_at"),
-        "expires_at": row.get("expires_at"),
+        "user_id": key.user_id,
+        "scopes": scope_list(key.scopes),
+        "name": key.name,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "expires_at": key.expires_at,
     }
     return out

@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 from lite.accounts import scopes as scope_rules
-from lite.accounts.api_keys import check_name, expired, expiry, key_out, new_token
+from lite.accounts.api_keys import IssuedKey, check_name, expired, expiry, new_token
 from lite.accounts.keyfiles import ensure_secret
 from lite.accounts.scopes import Need
 from lite.accounts.users import UserAccounts, normalise_email
-from lite.catalog.index import Index, Row
+from lite.catalog.index import Index
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import ApiKey
 from lite.catalog.shared_bucket import KEY_RECHECK_SECONDS
 from lite.clock import now_iso
 from lite.errors import Forbidden, NotFound, Unauthorized
@@ -63,61 +64,61 @@ class Auth(UserAccounts):
     async def user_for_key(self, key: str | None, need: Need = "read") -> int:
         """The owner of a live key whose scopes allow `need`: else 401 (no, unknown, revoked or
         expired key) or 403 (the key's scopes do not allow it)."""
-        row = await self._live_key(key)
-        scope_rules.check(row.get("scopes"), need)
-        return int(row["user_id"])
+        found = await self._live_key(key)
+        scope_rules.check(found.scopes, need)
+        return found.user_id
 
-    async def _live_key(self, key: str | None) -> Row:
+    async def _live_key(self, key: str | None) -> ApiKey:
         if not key:
             raise Unauthorized("an API key is required (X-API-Key header or Authorization: Bearer)")
         key_hash = hash_key(key)
-        row = self.index.api_key_by_hash(key_hash)
+        record = self.index.api_key_by_hash(key_hash)
         # The hot path (every /raw request): on a private volume both answers are sync and trivial.
-        if row is not None and (
+        if record is not None and (
             self.replicas.key_confirmed_recently(key_hash) or await self.replicas.confirm_key(key_hash)
         ):
-            return self._in_date(row)
-        if row is None and (found := await self.replicas.find_key(key_hash)) is not None:
+            return self._in_date(record)
+        if record is None and (found := await self.replicas.find_key(key_hash)) is not None:
             return self._in_date(found)
         raise Unauthorized("the API key is not valid")
 
-    def _in_date(self, row: Row) -> Row:
-        if expired(row.get("expires_at")):
+    def _in_date(self, record: ApiKey) -> ApiKey:
+        if expired(record.expires_at):
             raise Unauthorized("the API key has expired")
-        key_id, now = int(row["id"]), time.monotonic()
+        key_id, now = record.id, time.monotonic()
         if now - self._used.get(key_id, -1e9) >= LAST_USED_SECONDS:
             if len(self._used) > 10_000:
                 self._used.clear()
             self._used[key_id] = now
             self.index.key_used(key_id, now_iso())
-        return row
+        return record
 
     async def key_id_for(self, key: str) -> int:
         """The id of an API key the request was already authenticated with (playback tokens name it)."""
         key_hash = hash_key(key)
-        row = self.index.api_key_by_hash(key_hash) or await self.replicas.find_key(key_hash)
-        if row is None:
+        record = self.index.api_key_by_hash(key_hash) or await self.replicas.find_key(key_hash)
+        if record is None:
             raise Unauthorized("the API key is not valid")
-        return int(row["id"])
+        return record.id
 
     async def user_for_key_id(self, key_id: int) -> int | None:
         """The owner of API key `key_id` while it is not revoked nor expired and may read, on this
         replica or any other (what a playback token issued with that key reads as)."""
-        row = self.index.get_api_key(key_id)
-        if row is not None:
-            key_hash = row["key_hash"]
+        record = self.index.get_api_key(key_id)
+        if record is not None:
+            key_hash = record.key_hash
             confirmed = self.replicas.key_confirmed_recently(key_hash)
             if not confirmed and not await self.replicas.confirm_key(key_hash):
                 return None
         else:
-            row = await self.replicas.find_key_by_id(key_id)
-        if row is None or expired(row.get("expires_at")):
+            record = await self.replicas.find_key_by_id(key_id)
+        if record is None or expired(record.expires_at):
             return None
         try:
-            scope_rules.check(row.get("scopes"), "read")
+            scope_rules.check(record.scopes, "read")
         except Forbidden:
             return None
-        return int(row["user_id"])
+        return record.user_id
 
     async def create_key(
         self,
@@ -125,28 +126,34 @@ class Auth(UserAccounts):
         scopes: list[str] | None = None,
         name: str | None = None,
         expires_in: int | None = None,
-    ) -> Row:
+    ) -> IssuedKey:
         """A new key, its secret shown only in this answer. No scopes: a legacy full-access `lite_`
         key (what Lite always made, and still makes when asked without scopes)."""
         if not await self._known_user(user_id):
             raise NotFound("User not found")
         token = new_token(scopes or [])
-        row = {"id": new_id(), "user_id": user_id, "key_hash": hash_key(token), "created_at": now_iso(),
-               "scopes": ",".join(scopes or []), "name": check_name(name), "expires_at": expiry(expires_in),
-               "last_used_at": None}  # fmt: skip
-        await self.catalog.save_api_key(row)
-        self.index.insert_api_key(row)
-        self.replicas.key_saved(row["key_hash"])
-        return key_out(row, token)
+        key = ApiKey(
+            id=new_id(),
+            user_id=user_id,
+            key_hash=hash_key(token),
+            created_at=now_iso(),
+            scopes=",".join(scopes or []),
+            name=check_name(name),
+            expires_at=expiry(expires_in),
+        )
+        await self.catalog.save_api_key(key)
+        self.index.insert_api_key(key)
+        self.replicas.key_saved(key.key_hash)
+        return IssuedKey(key, token)
 
-    async def keys_of(self, user_id: int) -> list[Row]:
-        """A user's keys (rows without secrets), including keys made or revoked on other replicas."""
+    async def keys_of(self, user_id: int) -> list[ApiKey]:
+        """A user's keys (hashes only, no secrets), including keys made or revoked on other replicas."""
         await self.replicas.sync_keys()
         return self.index.api_keys_of(user_id)
 
     async def revoke_key(self, key_id: int) -> None:
-        row = self.index.get_api_key(key_id)
-        key_hash = row["key_hash"] if row else await self.catalog.api_key_hash(key_id)
+        record = self.index.get_api_key(key_id)
+        key_hash = record.key_hash if record else await self.catalog.api_key_hash(key_id)
         if key_hash is None:
             raise NotFound("Token not found")
         await self.catalog.delete_api_key(key_id, key_hash)

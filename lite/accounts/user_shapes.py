@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from lite.accounts.webhook_targets import check_webhook_url
+from lite.catalog.records import User
 from lite.errors import BadInput, LiteError
 
 Row = dict[str, Any]
@@ -30,32 +31,21 @@ class BadRequest(LiteError):
     status_code, code = 400, "bad_request"
 
 
-def user_data(row: Row) -> dict[str, Any]:
-    """A user's `data`: JSON text in the index, an object in a user file."""
-    data = row.get("data")
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError:
-            return {}
-    return data if isinstance(data, dict) else {}
-
-
-def user_out(row: Row) -> Row:
-    data = {k: v for k, v in user_data(row).items() if k != "webhook_secret"}
+def user_out(user: User) -> Row:
+    data = {k: v for k, v in user.data.items() if k != "webhook_secret"}
     return {
-        "id": row["id"],
-        "email": row["email"],
-        "name": row.get("name"),
-        "image_url": row.get("image_url"),
-        "max_concurrent_bots": row.get("max_concurrent_bots", 3),
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "image_url": user.image_url,
+        "max_concurrent_bots": user.max_concurrent_bots,
         "data": data,
-        "created_at": row["created_at"],
+        "created_at": user.created_at,
     }
 
 
-def webhook_out(row: Row) -> Row:
-    data = user_data(row)
+def webhook_out(user: User) -> Row:
+    data = user.data
     secret = data.get("webhook_secret")
     shown = None
     if isinstance(secret, str) and secret:

@@ -12,9 +12,10 @@ import logging
 import sqlite3
 from typing import Any
 
-from lite.accounts.user_shapes import BadRequest, check_profile, checked_data, merged, user_data
-from lite.catalog.index import Index, Row
+from lite.accounts.user_shapes import BadRequest, check_profile, checked_data, merged
+from lite.catalog.index import Index
 from lite.catalog.manifests import Catalog
+from lite.catalog.records import User, changed
 from lite.clock import now_iso
 from lite.errors import BadInput, Conflict, NotFound
 from lite.ids import new_id
@@ -45,15 +46,16 @@ class UserAccounts:
     index: Index
     catalog: Catalog
 
-    async def create_user(self, email: str, name: str | None) -> Row:
+    async def create_user(self, email: str, name: str | None) -> User:
         """A new user; Conflict if the email is taken (the command line's create-user)."""
         user, created = await self.find_or_create_user({"email": email, "name": name}, False)
         if not created:
             raise Conflict("a user with this email already exists")
         return user
 
-    async def find_or_create_user(self, fields: Row, allow_private: bool) -> tuple[Row, bool]:
-        """(user, made now): the user with this email as it is, or a new one (Vexa's POST /admin/users)."""
+    async def find_or_create_user(self, fields: dict[str, Any], allow_private: bool) -> tuple[User, bool]:
+        """(user, made now): the user with this email as it is, or a new one (Vexa's POST /admin/users).
+        `fields` is the request's body, as sent."""
         email = _checked_email(fields.get("email"))
         given = {k: v for k, v in fields.items() if v is not None}
         profile = check_profile({"max_concurrent_bots": 3} | given)
@@ -61,8 +63,7 @@ class UserAccounts:
         data = await checked_data(data, allow_private, url_changed=True)
         if found := await self.find_user_by_email(email):
             return found, False
-        user = {"id": new_id(), "email": email, "name": None, "image_url": None} | profile
-        user |= {"data": data, "created_at": now_iso()}
+        user = User(id=new_id(), email=email, data=data, created_at=now_iso(), **profile)
         await self.catalog.save_user(user)
         try:
             self.index.insert_user(user)
@@ -81,7 +82,7 @@ class UserAccounts:
         if self.index.get_user(user_id) is not None:
             return
         email = f"vexa-user-{user_id}{PLACEHOLDER_DOMAIN}"
-        user = {"id": user_id, "email": email, "name": f"Vexa user {user_id}", "created_at": now_iso()}
+        user = User(id=user_id, email=email, name=f"Vexa user {user_id}", created_at=now_iso())
         await self.catalog.save_user(user)
         with contextlib.suppress(sqlite3.IntegrityError):  # two first chunks at once
             self.index.insert_user(user)
@@ -94,67 +95,65 @@ class UserAccounts:
         user has a real email already); Conflict when the email is another user's."""
         email = _checked_email(email)
         other = await self.find_user_by_email(email)
-        if other is not None and other["id"] != user_id:
-            raise Conflict(f"{email} is already user {other['id']}'s")
+        if other is not None and other.id != user_id:
+            raise Conflict(f"{email} is already user {other.id}'s")
         user = self.index.get_user(user_id)
         if user is None:
-            fields = {"id": user_id, "email": email, "name": name, "image_url": None, "data": {}}
-            await self._save(fields | check_profile({"max_concurrent_bots": 3}) | {"created_at": now_iso()})
+            await self._save(User(id=user_id, email=email, name=name, created_at=now_iso()))
             return "created"
-        if not user["email"].endswith(PLACEHOLDER_DOMAIN):
+        if not user.email.endswith(PLACEHOLDER_DOMAIN):
             return "kept"
-        await self._save({**user, "email": email, "name": name or user["name"]})
+        await self._save(changed(user, email=email, name=name or user.name))
         return "named"
 
-    async def find_user_by_email(self, email: str) -> Row | None:
+    async def find_user_by_email(self, email: str) -> User | None:
         await self.catalog.replicas.sync_users()
         return self.index.user_by_email(normalise_email(email))
 
-    async def user_by_email(self, email: str) -> Row:
+    async def user_by_email(self, email: str) -> User:
         user = await self.find_user_by_email(email)
         if user is None:
             raise NotFound(f"no user has the email {email.strip()[:320]!r}")
         return user
 
-    async def get_user(self, user_id: int) -> Row:
+    async def get_user(self, user_id: int) -> User:
         """The user, as storage has it now (changed on another replica?); NotFound `User not found`."""
         user = await self.catalog.replicas.stored_user(user_id)
         if user is None:
             raise NotFound(USER_NOT_FOUND)
         return user
 
-    async def update_user(self, user_id: int, changes: Row, allow_private: bool) -> Row:
-        """Vexa's PATCH: name, image_url, max_concurrent_bots replaced; data merged (lite.accounts.
-        user_shapes); the email cannot change (400)."""
+    async def update_user(self, user_id: int, changes: dict[str, Any], allow_private: bool) -> User:
+        """Vexa's PATCH (`changes` is its body): name, image_url, max_concurrent_bots replaced; data
+        merged (lite.accounts.user_shapes); the email cannot change (400)."""
         user = await self.get_user(user_id)
         email = changes.get("email")
-        same = isinstance(email, str) and normalise_email(email) == user["email"].lower()
+        same = isinstance(email, str) and normalise_email(email) == user.email.lower()
         if email is not None and not same:
             raise BadRequest("a user's email cannot be changed")
         profile = check_profile(changes)
-        data = user_data(user)
+        data = user.data
         if "data" in changes and changes["data"] is not None:
             url_changed = isinstance(changes["data"], dict) and "webhook_url" in changes["data"]
             data = await checked_data(merged(data, changes["data"]), allow_private, url_changed)
-        return await self._save({**user, **profile, "data": data})
+        return await self._save(changed(user, **profile, data=data))
 
-    async def set_webhook(self, user_id: int, hook: Row, allow_private: bool) -> Row:
+    async def set_webhook(self, user_id: int, hook: dict[str, Any], allow_private: bool) -> User:
         """PUT /user/webhook: the URL (empty clears it), and the secret and event switches when sent."""
         changes: dict[str, Any] = {"webhook_url": hook.get("webhook_url") or None}
         for field in ("webhook_secret", "webhook_events"):
             if hook.get(field) is not None:
                 changes[field] = hook[field] or None  # "" removes the secret
         user = await self.get_user(user_id)
-        data = await checked_data(merged(user_data(user), changes), allow_private, url_changed=True)
-        return await self._save({**user, "data": data})
+        data = await checked_data(merged(user.data, changes), allow_private, url_changed=True)
+        return await self._save(changed(user, data=data))
 
-    async def _save(self, user: Row) -> Row:
-        document = {**user, "data": user_data(user)}
-        await self.catalog.save_user(document)
-        self.index.upsert_user(document)
-        return document
+    async def _save(self, user: User) -> User:
+        await self.catalog.save_user(user)
+        self.index.upsert_user(user)
+        return user
 
-    async def list_users(self, skip: int = 0, limit: int = -1) -> list[Row]:
+    async def list_users(self, skip: int = 0, limit: int = -1) -> list[User]:
         await self.catalog.replicas.sync_users()  # users created (or changed) on other replicas
         return self.index.list_users(skip, limit)
 

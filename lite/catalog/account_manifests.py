@@ -1,6 +1,8 @@
 """Users and API keys in the durable catalog (see lite.catalog.manifests for the layout).
 
-A mixin of `Catalog`: the part that accounts use, kept apart so each file stays readable.
+A mixin of `Catalog`: the part that accounts use, kept apart so each file stays readable. Records
+(lite.catalog.records) are converted to and from their JSON documents here and in
+lite.catalog.quarantine only; the documents keep the format older versions wrote and read.
 """
 
 from __future__ import annotations
@@ -8,10 +10,13 @@ from __future__ import annotations
 import json
 import logging
 
-from lite.catalog.index import Index, Row
+import msgspec
+
+from lite.catalog.index import Index
 from lite.catalog.layout import api_key_id_key, api_key_key, dump, user_key
 from lite.catalog.parallel import gather_limited
 from lite.catalog.quarantine import Quarantine, Unreadable, parse_api_key, parse_user
+from lite.catalog.records import ApiKey, User
 from lite.catalog.replicas import Replicas
 from lite.errors import NotFound
 from lite.storage import Storage
@@ -27,10 +32,11 @@ class AccountManifests:
 
     # users and keys
 
-    async def save_user(self, user: Row) -> None:
-        await self.storage.put_bytes(user_key(user["id"]), dump(user))
+    async def save_user(self, user: User) -> None:
+        # Every field, keys sorted (dump): the file older versions wrote for a user made by the API.
+        await self.storage.put_bytes(user_key(user.id), dump(msgspec.structs.asdict(user)))
 
-    async def load_users(self) -> list[Row]:
+    async def load_users(self) -> list[User]:
         """Every readable user; an unreadable one is moved aside (lite.catalog.quarantine), not skipped."""
         keys = [info.key async for info in self.storage.list("users/")]
         users = []
@@ -55,7 +61,7 @@ class AccountManifests:
         """The user as storage has it now, when other replicas may have changed it; else nothing."""
         await self.replicas.stored_user(user_id)
 
-    async def load_user(self, user_id: int) -> Row | None:
+    async def load_user(self, user_id: int) -> User | None:
         """One user as stored (changed on another replica, perhaps), indexed too; None if absent."""
         data = await self._read_or_none(user_key(user_id))
         if data is None:
@@ -68,14 +74,14 @@ class AccountManifests:
         self.index.upsert_user(user)
         return user
 
-    async def save_api_key(self, row: Row) -> None:
-        await self.storage.put_bytes(api_key_id_key(row["id"]), dump({"key_hash": row["key_hash"]}))
-        # last_used_at stays in the index: a storage write per request would cost too much.
-        scopes = row.get("scopes") or ""
-        record = {"id": row["id"], "user_id": row["user_id"], "created_at": row["created_at"],
-                  "scopes": [s for s in scopes.split(",") if s] if isinstance(scopes, str) else list(scopes),
-                  "name": row.get("name"), "expires_at": row.get("expires_at")}  # fmt: skip
-        await self.storage.put_bytes(api_key_key(row["key_hash"]), dump(record))
+    async def save_api_key(self, key: ApiKey) -> None:
+        await self.storage.put_bytes(api_key_id_key(key.id), dump({"key_hash": key.key_hash}))
+        # last_used_at stays in the index: a storage write per request would cost too much. The hash
+        # is the file's name; scopes are a list in the file.
+        scopes = [s for s in key.scopes.split(",") if s]
+        document = {"id": key.id, "user_id": key.user_id, "created_at": key.created_at, "scopes": scopes,
+                    "name": key.name, "expires_at": key.expires_at}  # fmt: skip
+        await self.storage.put_bytes(api_key_key(key.key_hash), dump(document))
 
     async def delete_api_key(self, key_id: int, key_hash: str) -> None:
         await self.storage.delete(api_key_key(key_hash))  # auth stops here, on every replica
@@ -87,20 +93,19 @@ class AccountManifests:
         except NotFound:
             return None
 
-    async def load_api_key(self, key_hash: str) -> Row | None:
+    async def load_api_key(self, key_hash: str) -> ApiKey | None:
         """The key as stored, with its user indexed too: how a key made on another replica works here."""
         try:
-            record = parse_api_key(await self.storage.read_bytes(api_key_key(key_hash)))
+            key = parse_api_key(await self.storage.read_bytes(api_key_key(key_hash)), key_hash)
         except NotFound:
             return None
         except Unreadable as exc:
             log.error("api-keys/%s.json is unreadable (%s): the key is refused", key_hash, exc)
             return None
-        if self.index.get_user(record["user_id"]) is None:
-            self.index.upsert_user(parse_user(await self.storage.read_bytes(user_key(record["user_id"]))))
-        row = {**record, "key_hash": key_hash}
-        self.index.upsert_api_key(row)
-        return row
+        if self.index.get_user(key.user_id) is None:
+            self.index.upsert_user(parse_user(await self.storage.read_bytes(user_key(key.user_id))))
+        self.index.upsert_api_key(key)
+        return key
 
     async def api_key_hashes(self) -> set[str]:
         """The hashes of every stored key: one listing (a page per 1,000 keys), no reads."""

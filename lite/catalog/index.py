@@ -20,7 +20,6 @@ from lite.catalog.outbox_queries import OutboxQueries
 from lite.catalog.records import Chunk, MediaFile, Recording
 from lite.catalog.schema import ADDED_COLUMNS, LATER_INDEXES, SCHEMA
 from lite.catalog.session_queries import SessionQueries
-from lite.catalog.tables import Row  # noqa: F401  (TEMP until accounts are typed)
 
 
 @dataclass(frozen=True, kw_only=True)

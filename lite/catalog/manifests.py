@@ -129,13 +129,13 @@ class Catalog(AccountManifests, ManifestWrites):
             data = await self._read_or_none(info.key)
             if data is None:
                 continue
+            key_hash = info.key.removeprefix("api-keys/").removesuffix(".json")
             try:
-                record = parse_api_key(data)
+                key = parse_api_key(data, key_hash)
             except Unreadable as exc:
                 await self.quarantine.move_aside(info.key, data, str(exc))
                 continue
-            key_hash = info.key.removeprefix("api-keys/").removesuffix(".json")
-            self.index.upsert_api_key({**record, "key_hash": key_hash})
+            self.index.upsert_api_key(key)
             progress.api_keys += 1
 
         manifests: list[str] = []

@@ -17,6 +17,9 @@ import json
 import logging
 from typing import Any
 
+import msgspec
+
+from lite.catalog.records import ApiKey, R, User
 from lite.errors import NotFound
 from lite.storage import Storage
 
@@ -29,24 +32,21 @@ class Unreadable(ValueError):
     pass
 
 
-def parse_user(data: bytes) -> dict[str, Any]:
+def parse_user(data: bytes) -> User:
     """A user file; Vexa's fields (image_url, max_concurrent_bots, data) default for files written
     before Lite had them."""
     doc = _object(data)
     if not isinstance(doc.get("id"), int) or not isinstance(doc.get("email"), str) or not doc["email"]:
         raise Unreadable("a user needs an integer id and an email")
-    doc.setdefault("image_url", None)
-    doc.setdefault("max_concurrent_bots", 3)
-    doc.setdefault("data", {})
-    bots = doc["max_concurrent_bots"]
-    if not isinstance(bots, int) or isinstance(bots, bool) or not isinstance(doc["data"], dict):
+    bots, fields = doc.get("max_concurrent_bots", 3), doc.get("data", {})
+    if not isinstance(bots, int) or isinstance(bots, bool) or not isinstance(fields, dict):
         raise Unreadable("a user's max_concurrent_bots must be an integer and its data an object")
-    return doc
+    return _record(doc, User)
 
 
-def parse_api_key(data: bytes) -> dict[str, Any]:
-    """A key file; scopes, name and expiry default (full access, unnamed, never) for older files.
-    Scopes are a list in the file, comma-separated text in the index."""
+def parse_api_key(data: bytes, key_hash: str) -> ApiKey:
+    """The key file `api-keys/<key_hash>.json`; scopes, name and expiry default (full access,
+    unnamed, never) for older files. Scopes are a list in the file, comma-separated text in a key."""
     doc = _object(data)
     if not isinstance(doc.get("id"), int) or not isinstance(doc.get("user_id"), int):
         raise Unreadable("an API key needs an integer id and user_id")
@@ -55,12 +55,20 @@ def parse_api_key(data: bytes) -> dict[str, Any]:
         scopes = [s for s in scopes.split(",") if s]
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise Unreadable("an API key's scopes must be a list of names")
-    doc["scopes"] = ",".join(scopes)
     for field in ("name", "expires_at"):
-        doc.setdefault(field, None)
-        if doc[field] is not None and not isinstance(doc[field], str):
+        if doc.get(field) is not None and not isinstance(doc[field], str):
             raise Unreadable(f"an API key's {field} must be text")
-    return doc
+    # The hash is the file's name, not a field of it.
+    return _record(doc | {"scopes": ",".join(scopes), "key_hash": key_hash}, ApiKey)
+
+
+def _record(doc: dict[str, Any], kind: type[R]) -> R:
+    """The document as a record: fields it lacks take their defaults, fields it has that the record
+    does not are ignored, and a wrong type (a missing created_at, say) makes it unreadable."""
+    try:
+        return msgspec.convert(doc, kind)
+    except msgspec.ValidationError as exc:
+        raise Unreadable(str(exc)) from None
 
 
 def _object(data: bytes) -> dict[str, Any]:

@@ -19,8 +19,7 @@ from typing import Protocol
 
 from lite.catalog.index import Index
 from lite.catalog.manifest_writes import Change, Doc
-from lite.catalog.records import Chunk, MediaFile, Recording
-from lite.catalog.tables import Row
+from lite.catalog.records import ApiKey, Chunk, MediaFile, Recording, User
 
 # What a chunk made: its recording and its media file, each None when it was there already.
 Made = tuple[Recording | None, MediaFile | None]
@@ -36,11 +35,11 @@ class Replicas(Protocol):
         """Is the key still stored? One that is not leaves the index (revoked on another replica)."""
         ...
 
-    async def find_key(self, key_hash: str) -> Row | None:
+    async def find_key(self, key_hash: str) -> ApiKey | None:
         """A key this index does not know, as stored (made on another replica), indexed too."""
         ...
 
-    async def find_key_by_id(self, key_id: int) -> Row | None:
+    async def find_key_by_id(self, key_id: int) -> ApiKey | None:
         """Like `find_key`, by the key's id."""
         ...
 
@@ -61,7 +60,7 @@ class Replicas(Protocol):
         """Users created or changed on other replicas, into the index."""
         ...
 
-    async def stored_user(self, user_id: int) -> Row | None:
+    async def stored_user(self, user_id: int) -> User | None:
         """The user as storage has it now (changed on another replica, perhaps)."""
         ...
 
@@ -146,10 +145,10 @@ class PrivateVolume:
     async def confirm_key(self, key_hash: str) -> bool:
         return True
 
-    async def find_key(self, key_hash: str) -> Row | None:
+    async def find_key(self, key_hash: str) -> ApiKey | None:
         return None
 
-    async def find_key_by_id(self, key_id: int) -> Row | None:
+    async def find_key_by_id(self, key_id: int) -> ApiKey | None:
         return None
 
     async def sync_keys(self) -> None:
@@ -164,7 +163,7 @@ class PrivateVolume:
     async def sync_users(self) -> None:
         return None
 
-    async def stored_user(self, user_id: int) -> Row | None:
+    async def stored_user(self, user_id: int) -> User | None:
         return self.index.get_user(user_id)
 
     async def sync_user(self, user_id: int) -> None:

@@ -16,9 +16,8 @@ from lite.catalog import session_claims
 from lite.catalog.keys import recording_prefix
 from lite.catalog.layout import manifest_key, parse_manifest
 from lite.catalog.manifest_writes import Change, Doc, RecordingGone
-from lite.catalog.records import Chunk, MediaFile, Recording, changed
+from lite.catalog.records import ApiKey, Chunk, MediaFile, Recording, User, changed
 from lite.catalog.replicas import Made
-from lite.catalog.tables import Row
 from lite.errors import BadInput, NotFound
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ class SharedBucket:
         self.key_revoked(key_hash)
         return False
 
-    async def find_key(self, key_hash: str) -> Row | None:
+    async def find_key(self, key_hash: str) -> ApiKey | None:
         if self._unknown.get(key_hash, 0) >= time.monotonic():
             return None
         found = await self.catalog.load_api_key(key_hash)
@@ -62,7 +61,7 @@ class SharedBucket:
         self._unknown[key_hash] = time.monotonic() + UNKNOWN_KEY_SECONDS
         return None
 
-    async def find_key_by_id(self, key_id: int) -> Row | None:
+    async def find_key_by_id(self, key_id: int) -> ApiKey | None:
         key_hash = await self.catalog.api_key_hash(key_id)
         return await self.catalog.load_api_key(key_hash) if key_hash else None
 
@@ -88,7 +87,7 @@ class SharedBucket:
         for user in await self.catalog.load_users():
             self.index.upsert_user(user)
 
-    async def stored_user(self, user_id: int) -> Row | None:
+    async def stored_user(self, user_id: int) -> User | None:
         return await self.catalog.load_user(user_id)
 
     # recordings

@@ -26,18 +26,18 @@ async def _check_config(services: Services, args: argparse.Namespace) -> int:
 
 async def _create_user(services: Services, args: argparse.Namespace) -> int:
     user = await services.auth.create_user(args.email, args.name)
-    key = await services.auth.create_key(user["id"])
-    print(f"user {user['id']} <{user['email']}> created; API key (shown only now):", file=sys.stderr)
-    print(key["token"])
+    issued = await services.auth.create_key(user.id)
+    print(f"user {user.id} <{user.email}> created; API key (shown only now):", file=sys.stderr)
+    print(issued.token)
     return 0
 
 
 async def _issue_key(services: Services, args: argparse.Namespace) -> int:
     """A new API key for an existing user (the old ones stay valid until revoked)."""
     user = await services.auth.user_by_email(args.email)
-    key = await services.auth.create_key(user["id"])
-    print(f"new API key for user {user['id']} <{user['email']}> (shown only now):", file=sys.stderr)
-    print(key["token"])
+    issued = await services.auth.create_key(user.id)
+    print(f"new API key for user {user.id} <{user.email}> (shown only now):", file=sys.stderr)
+    print(issued.token)
     return 0
 
 

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from lite.catalog.index import Index, Row
-from lite.catalog.records import MediaFile, OutboxEntry, Recording
+from lite.catalog.index import Index
+from lite.catalog.records import MediaFile, OutboxEntry, Recording, User
 from lite.config import Settings
 from lite.recordings.shapes import recording_out
 
@@ -89,16 +89,11 @@ class Subscriber:
     kind: str
 
 
-def user_hook(user: Row | None, event_type: str) -> Subscriber | None:
+def user_hook(user: User | None, event_type: str) -> Subscriber | None:
     """The user's own hook from their `data`, unless they switched this event off."""
     if user is None:
         return None
-    try:
-        data = json.loads(user.get("data") or "{}")
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
+    data = user.data
     url = data.get("webhook_url")
     if not isinstance(url, str) or not url.strip():
         return None

@@ -124,12 +124,13 @@ class AdminController(Controller):
         if not asked and body.scopes is not None:
             asked = [body.scopes] if isinstance(body.scopes, str) else list(body.scopes) or [""]
         wanted = parse_scopes(asked) if asked else None
-        return await services(state).auth.create_key(
+        issued = await services(state).auth.create_key(
             user_id,
             wanted,
             name if name is not None else body.name,
             expires_in if expires_in is not None else body.expires_in,
         )
+        return key_out(issued.key, issued.token)
 
     @get("/users/{user_id:int}/tokens", summary="A user's API keys, without their secrets")
     async def list_tokens(self, state: State, user_id: int = Id) -> list[dict[str, Any]]:

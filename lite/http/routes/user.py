@@ -15,4 +15,4 @@ from lite.http.routes.deps import current_user, services
 async def who_am_i(request: Request, state: State) -> dict[str, Any]:
     user_id = await current_user(request, state)
     user = await services(state).auth.get_user(user_id)
-    return {"id": user["id"], "email": user["email"], "name": user.get("name")}
+    return {"id": user.id, "email": user.email, "name": user.name}
