@@ -187,7 +187,8 @@ class BotUploads(CatalogService):
     ) -> None:
         """The chunk's change to the manifest, merged with what other replicas wrote. A missing one is
         created for a new recording, else written again where only damage removes one
-        (`rewrite_missing`); where a delete did, what this request stored goes too."""
+        (`rewrite_missing`); where a delete did, or another replica completed the media meanwhile,
+        what this request stored goes too."""
         user_id, recording_id = recording.user_id, recording.id
         base = [] if fresh else self.index.media_for([recording_id])
         create = change(recording, base) if fresh else self.replicas.rewrite_missing(change, recording, base)
@@ -201,6 +202,12 @@ class BotUploads(CatalogService):
         except RecordingGone:
             await self.catalog.discard_deleted(user_id, recording_id, written)
             raise RecordingGone(f"recording {recording_id} was deleted; start a new session") from None
+        except Conflict:
+            # Its media was completed by another replica meanwhile (a final chunk that reached both):
+            # the master is stored, and what this request stored is named by nothing; it goes.
+            for key in written:
+                await self.storage.delete(key)
+            raise
 
     async def _finish_if_ready(
         self, recording: Recording, media: MediaFile, meta: ChunkMeta, key: str | None
