@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import logging
 
-import msgspec
-
 from lite.catalog.index import Index
 from lite.catalog.layout import api_key_id_key, api_key_key, dump, user_key
 from lite.catalog.parallel import gather_limited
@@ -34,7 +32,7 @@ class AccountManifests:
 
     async def save_user(self, user: User) -> None:
         # Every field, keys sorted (dump): the file older versions wrote for a user made by the API.
-        await self.storage.put_bytes(user_key(user.id), dump(msgspec.structs.asdict(user)))
+        await self.storage.put_bytes(user_key(user.id), dump(user.columns()))
 
     async def load_users(self) -> list[User]:
         """Every readable user; an unreadable one is moved aside (lite.catalog.quarantine), not skipped."""

@@ -215,7 +215,10 @@ class BotUploads(CatalogService):
         """A media file whose chunks are all here is due: the queue finalizes it (what makes it due is
         stored already, so it stays due across a restart); the chunk is acknowledged now."""
         current = self.index.media_of_type(recording.id, meta.media_type)
-        if current is not None and is_ready(current, self.index.chunks_of(current.id)):
+        # Chunks are listed only once the final one is known: before that nothing can be ready, and
+        # the listing grows with the meeting (1.2 ms per chunk at 720 chunks, on every chunk).
+        ending = current if current is not None and current.final_seq is not None else None
+        if ending is not None and is_ready(ending, self.index.chunks_of(ending.id)):
             self.queue.submit(recording.id)
         return answer(recording, media, meta, recording.status, key)
 
