@@ -73,7 +73,8 @@ class AccountQueries(Tables):
         return self._record(ApiKey, "SELECT * FROM api_keys WHERE id = ?", (key_id,))
 
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
-        return self._record(ApiKey, "SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,))
+        sql = "SELECT * FROM api_keys WHERE key_hash = ?"
+        return self._hot(("key", key_hash), lambda: self._record(ApiKey, sql, (key_hash,)))
 
     def api_key_hashes(self) -> set[str]:
         return {str(row[0]) for row in self.db.execute("SELECT key_hash FROM api_keys").fetchall()}

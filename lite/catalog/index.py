@@ -20,6 +20,7 @@ from lite.catalog.outbox_queries import OutboxQueries
 from lite.catalog.records import Chunk, MediaFile, Recording
 from lite.catalog.schema import ADDED_COLUMNS, LATER_INDEXES, SCHEMA
 from lite.catalog.session_queries import SessionQueries
+from lite.catalog.tables import SPLIT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,13 +111,16 @@ class Index(SessionQueries, MeetingQueries, OutboxQueries, AccountQueries):
             found[media.recording_id].append(media)
         return found
 
-    def get_media(self, user_id: int, recording_id: int, media_id: int) -> MediaFile | None:
-        return self._record(
-            MediaFile,
-            "SELECT m.* FROM media_files m JOIN recordings r ON r.id = m.recording_id "
-            "WHERE m.id = ? AND m.recording_id = ? AND r.user_id = ?",
-            (media_id, recording_id, user_id),
+    def media_with_recording(
+        self, user_id: int, recording_id: int, media_id: int
+    ) -> tuple[Recording, MediaFile] | None:
+        """The user's media file and its recording in one query (/raw reads both on every Range)."""
+        sql = (
+            f"SELECT r.*, NULL AS [{SPLIT}], m.* FROM media_files m JOIN recordings r ON r.id = "
+            "m.recording_id WHERE m.id = ? AND m.recording_id = ? AND r.user_id = ?"
         )
+        params = (media_id, recording_id, user_id)
+        return self._hot(("media", *params), lambda: self._pair(Recording, MediaFile, sql, params))
 
     def recordings_page(self, user_id: int, query: ListQuery) -> tuple[list[Recording], int]:
         """The page's rows and how many recordings match in all."""

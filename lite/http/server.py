@@ -196,7 +196,8 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        # Off when its lines would not be shown anyway: uvicorn builds each line's arguments first.
+        access_log=settings.access_log and logging.getLevelName(settings.log_level.upper()) <= logging.INFO,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         timeout_keep_alive=settings.http.keepalive_timeout,  # type: ignore[arg-type]
         proxy_headers=False,

@@ -167,10 +167,16 @@ class Recordings(CatalogService):
     ) -> tuple[MediaFile, str]:
         """The media row and its download name: `<title>.<ext>` for a titled recording, else the
         stored object's name (from the recording row just read: /raw asks on every Range)."""
-        recording = await self._recording(user_id, recording_id, confirm)
-        media = self.index.get_media(user_id, recording_id, media_id)
-        if media is None:
+        found = self.index.media_with_recording(user_id, recording_id, media_id)  # both rows, one query
+        indexed = found[0] if found else self.index.get_recording(user_id, recording_id)
+        recording = await self.replicas.recording_as_stored(user_id, recording_id, indexed, confirm)
+        if recording is None:  # another user's recording looks exactly like a missing one
+            raise NotFound("recording not found")
+        if found is None or recording is not indexed:  # read from storage just now: its media too
+            found = self.index.media_with_recording(user_id, recording_id, media_id)
+        if found is None:
             raise NotFound("media file not found")
+        media = found[1]
         session_uid = recording.session_uid or "recording"
         return media, download_name(recording.title, session_uid, media.type, media.format)
 
