@@ -55,6 +55,12 @@ def test_a_key_read_twice_is_read_from_sqlite_once(index: Index, selects: list[s
     assert len(selects) == 1
 
 
+def test_a_key_a_playback_token_names_is_read_from_sqlite_once(index: Index, selects: list[str]) -> None:
+    assert index.get_api_key(KEY.id) == KEY
+    assert index.get_api_key(KEY.id) == KEY
+    assert len(selects) == 1
+
+
 def test_a_media_file_and_its_recording_come_from_one_query_then_from_memory(
     index: Index, selects: list[str]
 ) -> None:
@@ -65,8 +71,10 @@ def test_a_media_file_and_its_recording_come_from_one_query_then_from_memory(
 
 def test_a_revoked_key_is_gone_at_the_next_read(index: Index) -> None:
     assert index.api_key_by_hash(KEY.key_hash) is not None
+    assert index.get_api_key(KEY.id) is not None
     index.delete_api_key(KEY.id)
     assert index.api_key_by_hash(KEY.key_hash) is None
+    assert index.get_api_key(KEY.id) is None
 
 
 def test_a_key_added_after_a_miss_is_found(index: Index) -> None:

@@ -70,7 +70,9 @@ class AccountQueries(Tables):
         self.db["api_keys"].upsert(key_columns(key), pk="id")
 
     def get_api_key(self, key_id: int) -> ApiKey | None:
-        return self._record(ApiKey, "SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        # Hot: a playback token names its key, and <audio>/<video> send one with every Range.
+        sql = "SELECT * FROM api_keys WHERE id = ?"
+        return self._hot(("key id", key_id), lambda: self._record(ApiKey, sql, (key_id,)))
 
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
         sql = "SELECT * FROM api_keys WHERE key_hash = ?"

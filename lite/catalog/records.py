@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import msgspec
 
 
-class Record(msgspec.Struct, kw_only=True):
-    """The base of the index's records: each field is a column of its table."""
+class Record(msgspec.Struct, kw_only=True, frozen=True):
+    """The base of the index's records: each field is a column of its table. Frozen: the index
+    hands the same record to every request that asks while nothing changed (Tables._hot)."""
 
     def columns(self) -> dict[str, Any]:
         """The record as the row to insert (every column, None included)."""
@@ -31,7 +32,7 @@ def changed(record: R, **fields: Any) -> R:
     return msgspec.structs.replace(record, **fields)
 
 
-class Recording(Record, kw_only=True):
+class Recording(Record, kw_only=True, frozen=True):
     id: int
     user_id: int
     session_uid: str
@@ -47,7 +48,7 @@ class Recording(Record, kw_only=True):
     title: str | None = None  # the uploaded file's name, a bot's, or a rename
 
 
-class MediaFile(Record, kw_only=True):
+class MediaFile(Record, kw_only=True, frozen=True):
     id: int
     recording_id: int
     type: str  # "audio" or "video"
@@ -66,7 +67,7 @@ class MediaFile(Record, kw_only=True):
     final_seq: int | None = None  # the final chunk's number, once it has arrived
 
 
-class Chunk(Record, kw_only=True):
+class Chunk(Record, kw_only=True, frozen=True):
     """One chunk a bot sent, stored as its own object until the media file is assembled."""
 
     media_id: int
@@ -87,7 +88,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     media_files: list[MediaFile] = []
 
 
-class User(Record, kw_only=True):
+class User(Record, kw_only=True, frozen=True):
     id: int
     email: str
     name: str | None = None
@@ -97,7 +98,7 @@ class User(Record, kw_only=True):
     data: dict[str, Any] = {}  # Vexa's free object: billing keys, the per-user webhook
 
 
-class ApiKey(Record, kw_only=True):
+class ApiKey(Record, kw_only=True, frozen=True):
     id: int
     user_id: int
     key_hash: str
@@ -108,7 +109,7 @@ class ApiKey(Record, kw_only=True):
     last_used_at: str | None = None  # the index's own: not in the key's file
 
 
-class OutboxEntry(Record, kw_only=True):
+class OutboxEntry(Record, kw_only=True, frozen=True):
     """One webhook event waiting for one subscriber (lite.sessions.webhook_delivery)."""
 
     event_id: str  # the event's id, the subscriber's kind and URL (lite.sessions.webhooks.row_key)
