@@ -35,15 +35,21 @@ def status_kib(pid: int, field_name: str) -> int:
     return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process tree so far (all threads included)."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU time of the process tree so far (all threads included)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    user = system = 0
     for member in _tree(pid):
         with contextlib.suppress(OSError), open(f"/proc/{member}/stat") as f:
             fields = f.read().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / ticks
+            user += int(fields[11])  # utime (field 14)
+            system += int(fields[12])  # stime (field 15)
+    return user / ticks, system / ticks
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process tree so far (all threads included)."""
+    return sum(cpu_split(pid))
 
 
 class CpuMeter:

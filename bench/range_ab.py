@@ -19,15 +19,9 @@ from pathlib import Path
 import loads
 import servers
 import testfiles
+from procstats import cpu_split
 
 BLOCK, CONNECTIONS, SECONDS = 256 * 1024, 64, 6
-
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of the process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def main(repos: list[Path], rounds: int) -> None:
@@ -48,10 +42,10 @@ def main(repos: list[Path], rounds: int) -> None:
         totals = [[0, 0.0, 0.0, 0.0] for _ in repos]  # requests, seconds, user, system
         for round_ in range(rounds):
             for n, (server, path, key) in enumerate(targets):
-                user0, sys0 = cpu_seconds(server.pid)
+                user0, sys0 = cpu_split(server.pid)
                 header = ("X-API-Key", key)
                 result = loads.wrk(server.url, path, size, BLOCK, CONNECTIONS, SECONDS, header=header)
-                user1, sys1 = cpu_seconds(server.pid)
+                user1, sys1 = cpu_split(server.pid)
                 total = totals[n]
                 total[0] += result.requests
                 total[1] += result.duration_us / 1e6

@@ -8,11 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 import pytest
 
 from lite.catalog.layout import manifest_bytes, parse_manifest
-from lite.catalog.records import MediaFile, Recording
+from lite.catalog.records import MediaFile, Recording, changed
 
 EARLIER = {  # as Lite wrote it before titles, platforms and error messages
     "version": 1,
@@ -35,7 +34,7 @@ def test_a_manifest_an_earlier_version_wrote_reads_with_the_later_fields_empty()
 
 def test_what_lite_writes_names_every_field_and_reads_back_the_same() -> None:
     recording, [media] = parse_manifest(json.dumps(EARLIER).encode())
-    retitled = msgspec.structs.replace(recording, title="Réunion 会議")
+    retitled = changed(recording, title="Réunion 会議")
     data = manifest_bytes(retitled, [media])
     doc = json.loads(data)  # plain JSON: what an earlier version parses, each field read by name
     assert set(doc["recording"]) == set(Recording.__struct_fields__)

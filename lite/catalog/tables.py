@@ -49,12 +49,15 @@ class Tables:
     # Reads go to sqlite3 itself: sqlite-utils' execute adds a tracer check and the rollback of a
     # failed write, which a SELECT never needs, and /raw reads on every Range.
 
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+    def _row(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], tuple[Any, ...]] | None:
+        """The first row's column names and values."""
         cursor = self.db.conn.execute(sql, params)
         row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+        return None if row is None else ([c[0] for c in cursor.description], row)
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        found = self._row(sql, params)
+        return None if found is None else dict(zip(*found, strict=True))
 
     def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
         cursor = self.db.conn.execute(sql, params)
@@ -71,11 +74,10 @@ class Tables:
     def _pair(self, first: type[R], second: type[S], sql: str, params: tuple[Any, ...]) -> tuple[R, S] | None:
         """Two records from one row of a join: the first's columns, a column named SPLIT, the
         second's (both tables have an `id`, so a row's names alone cannot say whose it is)."""
-        cursor = self.db.conn.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
+        found = self._row(sql, params)
+        if found is None:
             return None
-        names = [c[0] for c in cursor.description]
+        names, row = found
         cut = names.index(SPLIT)
         one = dict(zip(names[:cut], row[:cut], strict=True))
         two = dict(zip(names[cut + 1 :], row[cut + 1 :], strict=True))

@@ -109,11 +109,14 @@ class Recordings(CatalogService):
             "offset": query.offset,
         }
 
-    async def _recording(self, user_id: int, recording_id: int, confirm: bool = True) -> Recording:
+    async def _recording(
+        self, user_id: int, recording_id: int, confirm: bool = True, indexed: Recording | None = None
+    ) -> Recording:
         """The user's recording: also one another replica wrote, and (when `confirm`) not one another
-        replica deleted."""
-        recording = self.index.get_recording(user_id, recording_id)
-        recording = await self.replicas.recording_as_stored(user_id, recording_id, recording, confirm)
+        replica deleted. `indexed`: its row, when the caller has read it already."""
+        if indexed is None:
+            indexed = self.index.get_recording(user_id, recording_id)
+        recording = await self.replicas.recording_as_stored(user_id, recording_id, indexed, confirm)
         if recording is None:  # another user's recording looks exactly like a missing one
             raise NotFound("recording not found")
         return recording
@@ -168,11 +171,8 @@ class Recordings(CatalogService):
         """The media row and its download name: `<title>.<ext>` for a titled recording, else the
         stored object's name (from the recording row just read: /raw asks on every Range)."""
         found = self.index.media_with_recording(user_id, recording_id, media_id)  # both rows, one query
-        indexed = found[0] if found else self.index.get_recording(user_id, recording_id)
-        recording = await self.replicas.recording_as_stored(user_id, recording_id, indexed, confirm)
-        if recording is None:  # another user's recording looks exactly like a missing one
-            raise NotFound("recording not found")
-        if found is None or recording is not indexed:  # read from storage just now: its media too
+        recording = await self._recording(user_id, recording_id, confirm, found[0] if found else None)
+        if found is None or recording is not found[0]:  # (re)indexed from storage just now: its media too
             found = self.index.media_with_recording(user_id, recording_id, media_id)
         if found is None:
             raise NotFound("media file not found")

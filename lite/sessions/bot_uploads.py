@@ -217,8 +217,11 @@ class BotUploads(CatalogService):
         current = self.index.media_of_type(recording.id, meta.media_type)
         # Chunks are listed only once the final one is known: before that nothing can be ready, and
         # the listing grows with the meeting (1.2 ms per chunk at 720 chunks, on every chunk).
-        ending = current if current is not None and current.final_seq is not None else None
-        if ending is not None and is_ready(ending, self.index.chunks_of(ending.id)):
+        if (
+            current is not None
+            and current.final_seq is not None
+            and is_ready(current, self.index.chunks_of(current.id))
+        ):
             self.queue.submit(recording.id)
         return answer(recording, media, meta, recording.status, key)
 
