@@ -81,14 +81,12 @@ def s3rver() -> Iterator[str]:
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 
 
-class ChecksumOnRanges:
-    """A pass-through proxy to a store that adds, to every ranged GET's answer, the CRC32 of
-    `whole_object` (set by the test), as some S3-compatible stores send the full object's checksum
-    with a part of it. Requests pass unchanged (the Host header included), so signatures hold."""
+class PassThrough:
+    """A pass-through proxy to a store, for stores that answer differently. Requests pass unchanged
+    (the Host header included), so signatures hold; subclasses change the answers."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
-        self.whole_object = b""
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -105,13 +103,14 @@ class ChecksumOnRanges:
                 for name, value in answer.headers.items():
                     if name.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}:
                         self.send_header(name, value)
-                if self.command == "GET" and answer.status_code == 206:
-                    crc = zlib.crc32(proxy.whole_object).to_bytes(4, "big")
-                    self.send_header("x-amz-checksum-crc32", base64.b64encode(crc).decode())
+                for name, value in proxy.extra_headers(self.command, answer):
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(answer.content)
+                    sent = proxy.body(self.command, answer)
+                    self.wfile.write(sent)
+                    self.close_connection = self.close_connection or len(sent) < len(answer.content)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
@@ -122,8 +121,39 @@ class ChecksumOnRanges:
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    def extra_headers(self, command: str, answer: httpx.Response) -> list[tuple[str, str]]:
+        return []
+
+    def body(self, command: str, answer: httpx.Response) -> bytes:
+        return answer.content
+
     def close(self) -> None:
         self.httpd.shutdown()
+
+
+class ChecksumOnRanges(PassThrough):
+    """Adds, to every ranged GET's answer, the CRC32 of `whole_object` (set by the test), as some
+    S3-compatible stores send the full object's checksum with a part of it."""
+
+    whole_object = b""
+
+    def extra_headers(self, command: str, answer: httpx.Response) -> list[tuple[str, str]]:
+        if command != "GET" or answer.status_code != 206:
+            return []
+        crc = zlib.crc32(self.whole_object).to_bytes(4, "big")
+        return [("x-amz-checksum-crc32", base64.b64encode(crc).decode())]
+
+
+class BreaksOffLongAnswers(PassThrough):
+    """Sends only the first `cut_after` bytes of a longer GET answer (its head still promises them
+    all), then closes the connection: a store that fails in the middle of a download."""
+
+    def __init__(self, upstream: str, cut_after: int) -> None:
+        super().__init__(upstream)
+        self.cut_after = cut_after
+
+    def body(self, command: str, answer: httpx.Response) -> bytes:
+        return answer.content[: self.cut_after] if command == "GET" else answer.content
 
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

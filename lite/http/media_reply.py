@@ -3,7 +3,8 @@
 Both ways a `/raw` request is answered (the fast path in front of Litestar, and the Litestar route
 that keeps it in the OpenAPI document) end in the same object, so the bytes on the wire do not
 depend on which one took the request. A Reply is one of: a small body read whole (`content`), a
-stream of blocks (`body`, for object storage and live chunks), a slice of a local file sent by the
+stream of blocks (`body`, for object storage and live chunks; an object store's answer may instead
+be spliced socket to socket, lite.storage.socket_body), a slice of a local file sent by the
 kernel (`file`, lite.http.zero_copy), or an error with the API's JSON shape (`detail`, `code`).
 """
 
@@ -18,6 +19,8 @@ import msgspec
 from litestar.types import Receive, Scope, Send
 
 from lite.http.zero_copy import EXTENSION as ZERO_COPY
+from lite.http.zero_copy import SPLICE
+from lite.storage.socket_body import ObjectStream, SocketBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,12 @@ class Reply:
         if self.file is not None:
             await self._send_file(self.file, send)
         elif self.body is not None:
-            await send(_start(self.status, self.headers))
-            await _stream(self.body, receive, send)
+            spliced = None if head_only else _socket_of(self.body, scope, self.headers)
+            if spliced is not None:
+                await self._send_spliced(spliced, send)
+            else:
+                await send(_start(self.status, self.headers))
+                await _stream(self.body, receive, send)
         else:
             content, headers = self.content or b"", self.headers
             if self.detail:  # errors carry the API's JSON shape, encoded as Litestar does
@@ -62,6 +69,21 @@ class Reply:
             await send(message)  # type: ignore[arg-type]
         finally:
             part.file.close()
+
+    async def _send_spliced(self, source: SocketBody, send: Send) -> None:
+        try:
+            await send(_start(self.status, self.headers))
+            await send({"type": SPLICE, "source": source, "count": source.length})  # type: ignore[typeddict-item]
+        finally:
+            source.close()
+
+
+def _socket_of(body: AsyncIterator[bytes], scope: Scope, headers: dict[str, str]) -> SocketBody | None:
+    """The body as a socket to splice from, where the store's answer and the client's connection
+    both allow it (lite.storage.socket_body); else None, and the body streams as blocks."""
+    if not isinstance(body, ObjectStream) or SPLICE not in (scope.get("extensions") or {}):
+        return None
+    return body.take_socket(int(headers["Content-Length"]))
 
 
 def _start(status: int, headers: dict[str, str]) -> dict[str, Any]:

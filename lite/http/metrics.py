@@ -14,11 +14,15 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
 from lite.http.zero_copy import EXTENSION as ZERO_COPY
+from lite.http.zero_copy import SPLICE
 from lite.ops.metrics import Metrics
 
 RAW_ROUTE = "/recordings/{recording_id}/media/{media_id}/raw"
 UNMATCHED = "unmatched"  # no route matched (404, 405): the path itself would be an unbounded label
-BODY_MESSAGES = frozenset({"http.response.body", ZERO_COPY})  # a file sent with sendfile carries "count"
+# How a body message's bytes leave (the `via` label): read and written by the server, a local
+# file's slice sent by the kernel's sendfile, or a store's answer spliced from its socket. The
+# last two carry "count" instead of a body.
+VIA = {"http.response.body": "copy", ZERO_COPY: "sendfile", SPLICE: "splice"}
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -28,7 +32,7 @@ class HttpMetrics:
     def __init__(self, metrics: Metrics) -> None:
         self.requests = metrics.http_requests
         self.seconds = metrics.http_seconds
-        self.raw_bytes = metrics.raw_bytes
+        self.raw_bytes = {via: metrics.raw_bytes.labels(via) for via in VIA.values()}
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -50,7 +54,7 @@ class HttpMetrics:
         started = perf_counter()
         status = 500  # what uvicorn answers when the app fails before it started a response
         raw = False
-        sent = 0
+        sent, via = 0, "copy"
         done = False
 
         def finish() -> None:
@@ -59,16 +63,17 @@ class HttpMetrics:
             route = scope.get("path_template") or UNMATCHED
             self.observe(scope["method"], route, status, perf_counter() - started)
             if sent:
-                self.raw_bytes.inc(sent)
+                self.raw_bytes[via].inc(sent)
 
         async def counting(message: Message) -> None:
-            nonlocal status, raw, sent
+            nonlocal status, raw, sent, via
             if message["type"] == "http.response.start":
                 status = message["status"]
                 raw = scope.get("path_template") == RAW_ROUTE  # routed by now
-            elif message["type"] in BODY_MESSAGES:
-                if raw:
-                    sent += message["count"] if "count" in message else len(message.get("body", b""))
+            elif message["type"] in VIA:
+                size = message["count"] if "count" in message else len(message.get("body", b""))
+                if raw and size:
+                    sent, via = sent + size, VIA[message["type"]]
                 if not message.get("more_body", False) and not done:
                     finish()
             await send(message)

@@ -55,8 +55,9 @@ class Metrics:
             ["method", "route"], buckets=HTTP_BUCKETS, registry=r,
         )  # fmt: skip
         self.raw_bytes = Counter(
-            "lite_raw_bytes_served", "Media bytes sent by GET .../media/{media_id}/raw", registry=r
-        )
+            "lite_raw_bytes_served", "Media bytes sent by GET .../media/{media_id}/raw, by how",
+            ["via"], registry=r,
+        )  # fmt: skip
         self.storage_ops = Counter(
             "lite_storage_operations", "Storage operations, by backend and operation",
             ["backend", "operation"], registry=r,

@@ -28,6 +28,8 @@ from lite.storage.readahead import read_ahead
 from lite.storage.s3_conditional import ConditionalWrites
 from lite.storage.s3_errors import translate, unreachable
 from lite.storage.s3_reader import RangeOfBody, RangeReader, sent_from
+from lite.storage.s3_socket import plain_socket
+from lite.storage.socket_body import ObjectStream
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
 READ_BLOCK = 4 * 1024 * 1024
@@ -204,7 +206,8 @@ class S3Storage(ConditionalWrites, Storage):
             except (BotoCoreError, OSError) as exc:
                 raise StorageUnavailable("object storage stopped sending the file") from exc
 
-        return read_ahead(read, body.close)
+        # Lazily read ahead, unless the server takes the socket to splice the bytes (socket_body.py).
+        return ObjectStream(read_ahead(read, body.close), lambda wanted: plain_socket(body, wanted))
 
     async def read_bytes(self, key: str) -> bytes:
         # GET and read in one worker-thread call: a rebuild reads thousands of small manifests, and
