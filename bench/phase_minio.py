@@ -1,19 +1,25 @@
 """Measurement 7: minio mode (STORAGE_BACKEND=minio against moto). Full downloads through /raw
-against boto3 reading the same object straight from moto and curl on the presigned URL, then
-random Ranges through /raw and straight to moto; and the upload into moto itself."""
+against boto3 reading the same object straight from moto and curl on the presigned URL (and the
+server's CPU per GiB relayed), then what paused players hold, random Ranges through /raw and
+straight to moto; and the upload into moto itself."""
 
 from __future__ import annotations
 
+import socket
+import time
+
 import loads
+import procstats
 from context import BLOCK, RunContext
 from harness import http_json, log
 from loads import MiB, median
-from servers import Moto
+from servers import LiteServer, Moto
 from testfiles import make_wav
 
 BUCKET = "bench-recordings"
 # moto (a Python mock of S3) answers a few Ranges a second under load: 8 connections, not 64.
 RANGE_CONNECTIONS = 8
+PAUSED_PLAYERS = 20
 
 
 def run(ctx: RunContext) -> None:
@@ -49,14 +55,17 @@ def run(ctx: RunContext) -> None:
     presigned_path = presigned.removeprefix(moto.url)
 
     raw_runs, boto_runs, presigned_runs = [], [], []
+    relaying = procstats.CpuMeter(server.pid)
     with ctx.profiled("minio-download", server.pid):
         for _ in range(plan.minio_downloads):
-            t = loads.curl_download(f"{server.url}{raw_path}", auth)
+            with relaying:
+                t = loads.curl_download(f"{server.url}{raw_path}", auth)
             if t.bytes != size:
                 raise RuntimeError(f"/raw returned {t.bytes} of {size} bytes (HTTP {t.status})")
             raw_runs.append(t.mib_s)
             boto_runs.append(loads.boto3_download(moto.url, BUCKET, object_key).mib_s)
             presigned_runs.append(loads.curl_download(presigned).mib_s)
+    paused = paused_players(server, raw_path, key)
     seconds = plan.minio_range_seconds
     header = ("X-API-Key", key)
     raw_range = loads.wrk(server.url, raw_path, size, BLOCK, RANGE_CONNECTIONS, seconds, header=header)
@@ -73,6 +82,32 @@ def run(ctx: RunContext) -> None:
         "raw": median(raw_runs),
         "boto3": median(boto_runs),
         "presigned_curl": median(presigned_runs),
+        "raw_cpu_s_per_gib": relaying.seconds / (plan.minio_downloads * size / (1024 * MiB)),
+        "paused_players": paused,
         "range_raw": raw_range.as_dict(),
         "range_direct": direct_range.as_dict(),
     }
+
+
+def paused_players(server: LiteServer, raw_path: str, key: str) -> dict[str, float]:
+    """What players that stop reading hold in the server: each asks for the whole file from the
+    start (`Range: bytes=0-`, as a browser's media element does), reads the first bytes, then reads
+    no more while the connection stays open, as a paused player's buffer fills."""
+    before = procstats.status_kib(server.pid, "VmRSS")
+    players = []
+    for _ in range(PAUSED_PLAYERS):
+        player = socket.create_connection(("127.0.0.1", server.port))
+        player.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        head = f"GET {raw_path} HTTP/1.1\r\nHost: bench\r\nRange: bytes=0-\r\nX-API-Key: {key}\r\n\r\n"
+        player.sendall(head.encode())
+        player.recv(64 * 1024)
+        players.append(player)
+    time.sleep(5)  # the relays fill every buffer on the way and stop
+    held = procstats.status_kib(server.pid, "VmRSS")
+    for player in players:
+        player.close()
+    time.sleep(2)
+    after = procstats.status_kib(server.pid, "VmRSS")
+    growth = (held - before) / 1024
+    log(f"7. {PAUSED_PLAYERS} paused players: server RSS +{growth:.0f} MiB ({after // 1024} MiB after)")
+    return {"players": PAUSED_PLAYERS, "rss_growth_mib": growth, "rss_after_mib": after / 1024}

@@ -137,6 +137,12 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(_compare("7", what, mn["raw"], mn["boto3"], 0, "boto3 direct", target, lambda r: r >= 0.9))
         what = "  … same, against curl on the presigned URL"
         out.append(_compare("7", what, mn["raw"], mn["presigned_curl"], 0, "curl direct"))
+        if "raw_cpu_s_per_gib" in mn:
+            what = "  … server CPU seconds per GiB relayed"
+            out.append(_info("7", what, _f(mn["raw_cpu_s_per_gib"], 2)))
+        if paused := mn.get("paused_players"):
+            what = f"  … {paused['players']} paused players (Range: bytes=0-), server RSS growth MiB"
+            out.append(_info("7", what, _f(paused["rss_growth_mib"], 0)))
         lite, direct = mn["range_raw"], mn["range_direct"]
         text, _ = _ratio(lite["rps"], direct["rps"])
         out.append(
