@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.httpchecksum import Crc32Checksum, StreamingChecksumBody
 
+from lite.config import load_settings
+from lite.storage.s3 import S3Storage
 from lite.storage.s3_socket import plain_socket
 from tests.conftest import ADMIN_TOKEN, backend_env, new_user_key
 from tests.faultkit import random_wav, wait_until
@@ -149,16 +149,9 @@ def test_a_store_that_stops_half_way_cuts_that_answer_short(moto_endpoint: str, 
 
 
 @pytest.fixture
-def stored_object(moto_endpoint: str) -> tuple[Any, str, bytes]:
-    # As Lite's client asks (lite.storage.s3): no response checksums unless a store requires them.
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(response_checksum_validation="when_required"),
-    )
+def stored_object(moto_endpoint: str, tmp_path: Path) -> tuple[Any, str, bytes]:
+    """An object in a fresh bucket, and the very boto3 client Lite reads it with."""
+    client = S3Storage(load_settings(backend_env("minio", tmp_path, moto_endpoint)).s3, "minio").client
     bucket, data = f"splice-{secrets.token_hex(4)}", random_wav(200_000)
     client.create_bucket(Bucket=bucket)
     client.put_object(Bucket=bucket, Key="k", Body=data)
