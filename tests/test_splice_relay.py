@@ -13,6 +13,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,36 @@ def test_a_client_that_leaves_half_way_leaves_the_server_serving(served: Served)
     assert wait_until(lambda: len(list(fds.iterdir())) <= before, timeout=10), sorted(
         os.readlink(fd) for fd in fds.iterdir()
     )
+
+
+def test_a_paused_player_neither_spins_nor_holds_up_others(served: Served) -> None:
+    """A player that stops reading: its relay waits for the socket (no CPU) and everyone else is
+    served meanwhile; when it reads again, its bytes are all there."""
+    assert served.server.proc is not None
+    port, key = int(served.server.url.rsplit(":", 1)[1]), served.api.headers["X-API-Key"]
+    with socket.create_connection(("127.0.0.1", port)) as player:
+        player.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        player.sendall(f"GET {served.path} HTTP/1.1\r\nHost: x\r\nX-API-Key: {key}\r\n\r\n".encode())
+        received = player.recv(64 * 1024)
+        time.sleep(0.5)  # the buffers on the way fill; the relay stops
+        cpu_before = _cpu_seconds(served.server.proc.pid)
+        time.sleep(1.0)
+        assert _cpu_seconds(served.server.proc.pid) - cpu_before < 0.2  # a spinning loop burns ~1.0
+        assert (
+            served.api.get(served.path, headers={"Range": "bytes=0-1999999"}).content
+            == served.data[:2_000_000]
+        )
+        head, _, body = received.partition(b"\r\n\r\n")
+        while len(body) < len(served.data):
+            block = player.recv(1 << 20)
+            assert block, f"the connection closed after {len(body)} bytes"
+            body += block
+    assert head.startswith(b"HTTP/1.1 200") and body == served.data
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_a_store_that_stops_half_way_cuts_that_answer_short(moto_endpoint: str, tmp_path: Path) -> None:
