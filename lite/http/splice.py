@@ -19,9 +19,10 @@ import contextlib
 import fcntl
 import os
 
+AVAILABLE = hasattr(os, "splice")  # Linux; elsewhere (a developer's macOS) answers stream as blocks
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Python 3.10+ on Linux has the name
 PIPE_SIZE = 1024 * 1024  # the unprivileged maximum (/proc/sys/fs/pipe-max-size); fewer loop turns
-FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
 # Other requests get a turn of the event loop after each MiB moved, not after every splice: a
 # splice often moves a few hundred KiB, and a turn for each of them was most of the relay's user CPU.
 TURN_BYTES = 1024 * 1024

@@ -13,7 +13,8 @@ open binary file, "offset": int, "count": int, "more_body": bool}. It is offered
 
 Beside it, Lite's own `lite.response.splice`: {"type": "lite.response.splice", "source": a
 lite.storage.socket_body.SocketBody, "count": its length}, an object store's answer moved from the
-store's socket to the client's with splice(2) (lite.http.splice). Offered under the same conditions.
+store's socket to the client's with splice(2) (lite.http.splice). Offered under the same conditions,
+where the system has splice (Linux).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def offer(scope: dict[str, Any], cycle: RequestResponseCycle) -> None:
     when the application starts (later, in its own task), so replacing it here is enough; uvicorn
     builds the cycle itself, which is why this is not a subclass."""
     extensions = scope.setdefault("extensions", {})
-    extensions[EXTENSION] = extensions[SPLICE] = {}
+    extensions[EXTENSION] = {}
+    if splice.AVAILABLE:
+        extensions[SPLICE] = {}
     cycle.send = _zero_copy_send(cycle, cycle.send)  # type: ignore[method-assign]
 
 
