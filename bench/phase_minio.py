@@ -94,18 +94,20 @@ def paused_players(server: LiteServer, raw_path: str, key: str) -> dict[str, flo
     start (`Range: bytes=0-`, as a browser's media element does), reads the first bytes, then reads
     no more while the connection stays open, as a paused player's buffer fills."""
     before = procstats.status_kib(server.pid, "VmRSS")
-    players = []
-    for _ in range(PAUSED_PLAYERS):
-        player = socket.create_connection(("127.0.0.1", server.port))
-        player.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        head = f"GET {raw_path} HTTP/1.1\r\nHost: bench\r\nRange: bytes=0-\r\nX-API-Key: {key}\r\n\r\n"
-        player.sendall(head.encode())
-        player.recv(64 * 1024)
-        players.append(player)
-    time.sleep(5)  # the relays fill every buffer on the way and stop
-    held = procstats.status_kib(server.pid, "VmRSS")
-    for player in players:
-        player.close()
+    players: list[socket.socket] = []
+    try:
+        for _ in range(PAUSED_PLAYERS):
+            player = socket.create_connection(("127.0.0.1", server.port))
+            players.append(player)
+            player.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            head = f"GET {raw_path} HTTP/1.1\r\nHost: bench\r\nRange: bytes=0-\r\nX-API-Key: {key}\r\n\r\n"
+            player.sendall(head.encode())
+            player.recv(64 * 1024)
+        time.sleep(5)  # the relays fill every buffer on the way and stop
+        held = procstats.status_kib(server.pid, "VmRSS")
+    finally:
+        for player in players:
+            player.close()
     time.sleep(2)
     after = procstats.status_kib(server.pid, "VmRSS")
     growth = (held - before) / 1024
