@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import msgspec
-from litestar.types import Receive, Scope, Send
+from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 
 from lite.http.zero_copy import EXTENSION as ZERO_COPY
 from lite.http.zero_copy import SPLICE
@@ -73,7 +73,8 @@ class Reply:
     async def _send_spliced(self, source: SocketBody, send: Send) -> None:
         try:
             await send(_start(self.status, self.headers))
-            await send({"type": SPLICE, "source": source, "count": source.length})  # type: ignore[typeddict-item]
+            message = {"type": SPLICE, "source": source, "count": source.length}
+            await send(message)  # type: ignore[arg-type]
         finally:
             source.close()
 
@@ -86,7 +87,7 @@ def _socket_of(body: AsyncIterator[bytes], scope: Scope, headers: dict[str, str]
     return body.take_socket(int(headers["Content-Length"]))
 
 
-def _start(status: int, headers: dict[str, str]) -> dict[str, Any]:
+def _start(status: int, headers: dict[str, str]) -> HTTPResponseStartEvent:
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
     return {"type": "http.response.start", "status": status, "headers": raw}
 
