@@ -3,17 +3,17 @@
 boto3 is blocking, so every call runs in a worker thread. Uploads stream as multipart uploads
 (one part in flight while the next is received), so memory stays at about two parts whatever the
 file size; an upload that fails is aborted, so nothing appears under the key. Conditional writes
-(If-None-Match / If-Match, and the start-up probe of the store) are in s3_conditional.py.
+(If-None-Match / If-Match, and the start-up probe of the store) are in s3_conditional.py, reads
+in s3_reader.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from anyio import to_thread
@@ -24,15 +24,11 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from lite.config import S3Settings
 from lite.errors import NotFound, StorageUnavailable
 from lite.storage.base import ObjectInfo, Storage
-from lite.storage.readahead import read_ahead
 from lite.storage.s3_conditional import ConditionalWrites
 from lite.storage.s3_errors import translate, unreachable
-from lite.storage.s3_reader import RangeOfBody, RangeReader, sent_from
-from lite.storage.s3_socket import plain_socket
-from lite.storage.socket_body import ObjectStream
+from lite.storage.s3_reader import ObjectReads
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB keeps memory low and requests few
-READ_BLOCK = 4 * 1024 * 1024
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 3.0
 # Worst case for one call against a hung store, about 9 s: two attempts of (1 s waiting for
@@ -66,7 +62,7 @@ def _client_config(settings: S3Settings) -> Config:
     )
 
 
-class S3Storage(ConditionalWrites, Storage):
+class S3Storage(ObjectReads, ConditionalWrites, Storage):
     shared = True  # replicas run stateless on one bucket
 
     def __init__(self, settings: S3Settings, backend: str) -> None:
@@ -170,57 +166,6 @@ class S3Storage(ConditionalWrites, Storage):
                 self.client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id
             )
 
-    def _get(self, key: str, start: int, length: int | None) -> Any:
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if not start and length is None:
-            return self.client.get_object(**kwargs)["Body"]
-        end = "" if length is None else str(start + length - 1)
-        answer = self.client.get_object(**kwargs, Range=f"bytes={start}-{end}")
-        begins = sent_from(answer.get("ContentRange"))
-        if begins == start and (length is None or answer.get("ContentLength") == length):
-            return answer["Body"]
-        return RangeOfBody(answer["Body"], begins, start, length)  # the store sent another part
-
-    def _get_sync(self, key: str, start: int, length: int) -> bytes:
-        body = self._sync(self._get, key=key, start=start, length=length)
-        try:
-            return body.read()  # type: ignore[no-any-return]
-        finally:
-            body.close()
-
-    def open_sync(self, key: str) -> BinaryIO:
-        return self._sync(self._get, key=key, start=0, length=None)  # type: ignore[no-any-return]
-
-    def open_seekable(self, key: str) -> BinaryIO:
-        size = int(self._sync(self.client.head_object, Bucket=self.bucket, Key=key)["ContentLength"])
-        return io.BufferedReader(RangeReader(self._get_sync, key, size), buffer_size=256 * 1024)  # type: ignore[return-value]
-
-    async def open_read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
-        if length == 0:
-            return _empty()
-        body = await self._call(self._get, key=key, start=start, length=length)
-
-        def read() -> bytes:
-            try:
-                return body.read(READ_BLOCK)  # type: ignore[no-any-return]
-            except (BotoCoreError, OSError) as exc:
-                raise StorageUnavailable("object storage stopped sending the file") from exc
-
-        # Lazily read ahead, unless the server takes the socket to splice the bytes (socket_body.py).
-        return ObjectStream(read_ahead(read, body.close), lambda wanted: plain_socket(body, wanted))
-
-    async def read_bytes(self, key: str) -> bytes:
-        # GET and read in one worker-thread call: a rebuild reads thousands of small manifests, and
-        # each hand-off between the event loop and a thread costs more than reading one of them.
-        return await self._call(self._read_whole, key=key)
-
-    def _read_whole(self, key: str) -> bytes:
-        body = self._get(key, 0, None)
-        try:
-            return body.read()  # type: ignore[no-any-return]
-        finally:
-            body.close()
-
     async def stat(self, key: str) -> ObjectInfo:
         head = await self._call(self.client.head_object, Bucket=self.bucket, Key=key)
         return ObjectInfo(key, int(head["ContentLength"]), head["LastModified"])
@@ -296,8 +241,3 @@ class S3Storage(ConditionalWrites, Storage):
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
             await self._call(self.client.create_bucket, **kwargs)
         await self.probe_conditions()
-
-
-async def _empty() -> AsyncIterator[bytes]:
-    return
-    yield b""
