@@ -71,9 +71,10 @@ class HttpMetrics:
                 status = message["status"]
                 raw = scope.get("path_template") == RAW_ROUTE  # routed by now
             elif message["type"] in VIA:
-                size = message["count"] if "count" in message else len(message.get("body", b""))
-                if raw and size:
-                    sent, via = sent + size, VIA[message["type"]]
+                if raw:
+                    size = message["count"] if "count" in message else len(message.get("body", b""))
+                    if size:  # the empty closing message does not change how the bytes went
+                        sent, via = sent + size, VIA[message["type"]]
                 if not message.get("more_body", False) and not done:
                     finish()
             await send(message)
