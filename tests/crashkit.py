@@ -7,7 +7,8 @@ is restarted and a snapshot is taken (what the API shows, what /raw serves, what
 the index says). Each test checks one guarantee against every snapshot.
 
 After each restart the snapshot waits for the server's first reconciliation pass (lite.catalog.reconcile),
-which removes what the kill left; on minio its grace is 0 (no load runs while it does).
+which removes what the kill left (on minio its grace is 0: no load runs while it does), and for the
+start-up sweep, which removes the chunks of a master the kill completed before they went.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 from lite.catalog.reconcile import DONE as RECONCILED
+from lite.sessions.finalize import SWEPT
 from tests.conftest import ADMIN_TOKEN, backend_env, new_user_key, s3_client
 from tests.crashloadkit import Attempt, BotSession, Load
 from tests.faultkit import (
@@ -98,17 +100,19 @@ def _snapshot(
     )
 
 
-def _reconcile_passes(server: ServerProcess) -> int:
-    """How many reconciliation passes the server's log reports, over all its starts."""
-    return server.log_path.read_text(errors="replace").count(RECONCILED)
+def _passes(server: ServerProcess) -> tuple[int, int]:
+    """How many reconciliation passes and start-up sweeps (chunks of masters completed just before a
+    kill) the server's log reports, over all its starts."""
+    text = server.log_path.read_text(errors="replace")
+    return text.count(RECONCILED), text.count(SWEPT)
 
 
 def _restart_and_reconcile(server: ServerProcess) -> None:
-    """Start the server again, and wait for its first reconciliation pass to end."""
-    passes = _reconcile_passes(server)
+    """Start the server again, and wait for its first reconciliation pass and its sweep to end."""
+    before = _passes(server)
     server.start()
-    ended = wait_until(lambda: _reconcile_passes(server) > passes, timeout=60)
-    assert ended, f"no reconciliation pass after the restart: {server.log_path.read_text()[-2000:]}"
+    ended = wait_until(lambda: all(n > b for n, b in zip(_passes(server), before, strict=True)), timeout=60)
+    assert ended, f"no reconciliation or sweep after the restart: {server.log_path.read_text()[-2000:]}"
 
 
 # Session-scoped: the run is costly, and one per backend serves every crash test module.

@@ -35,6 +35,7 @@ from lite.sessions.locks import SessionLocks
 from lite.sessions.webhooks import Notifier
 
 log = logging.getLogger("lite.sessions.finalize")
+SWEPT = "start-up sweep done"  # starts the line logged once the sweep after a start has ended
 BLOCK = 1024 * 1024
 
 
@@ -208,17 +209,22 @@ class Finalizer(CatalogService):
         with open(master, "wb") as out:
             return assemble_wav(chunks, out) if fmt == "wav" else _concatenate(chunks, out)
 
-    async def _drop_chunks(self, recording_id: int) -> None:
+    async def _drop_chunks(self, recording_id: int) -> int:
+        dropped = 0
         for media in self.index.media_for([recording_id]):
             for chunk in self.index.chunks_of(media.id):
                 await self.storage.delete(chunk.storage_key)
                 self.index.delete_chunk(media.id, chunk.seq)
+                dropped += 1
+        return dropped
 
     async def sweep(self) -> None:
         """Remove chunk objects that a crash left behind after their master was complete."""
+        dropped = 0
         for media in self.index.completed_media_with_chunks():
             with contextlib.suppress(LiteError):
-                await self._drop_chunks(media.recording_id)
+                dropped += await self._drop_chunks(media.recording_id)
+        log.info("%s: %d chunk objects of completed recordings removed", SWEPT, dropped)
 
     async def finalize_idle(self) -> int:
         """Finalize sessions that have received nothing for RECORDING_IDLE_FINALIZE_SECONDS."""
