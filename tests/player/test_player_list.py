@@ -83,6 +83,8 @@ def test_uploading_from_the_page_shows_progress_and_lists_it(page: Page, key: st
     page.pw.set_input_files("#upload-file", str(path))
     page.pw.wait_for_selector("text=Uploaded “from-page.wav”.")
     assert page.js("() => window.progressSeen")[-1] == 100
+    # The message shows when the upload is acknowledged; the list reloads right after it.
+    page.pw.wait_for_selector("#recording-list .recording")
     assert page.pw.locator("#recording-list .recording").count() == 1
     assert "1:00" in page.pw.inner_text("#recording-list .media-meta")
 
