@@ -51,9 +51,13 @@ def _transfer(fields: list[str]) -> Transfer:
     return Transfer(int(size), float(seconds), int(status))
 
 
-def curl_download(url: str, headers: dict[str, str] | None = None, timeout: float = 300) -> Transfer:
-    """Fetch `url` to /dev/null; curl reports size and time itself (no process start-up counted)."""
-    return _transfer(_curl(["-w", DOWNLOAD_STATS, *_header_args(headers), url], timeout))
+def curl_download(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 300, follow: bool = False
+) -> Transfer:
+    """Fetch `url` to /dev/null; curl reports size and time itself (no process start-up counted).
+    `follow`: through redirects, timed from the first request to the last byte."""
+    args = ["-w", DOWNLOAD_STATS, *_header_args(headers), *(["-L"] if follow else []), url]
+    return _transfer(_curl(args, timeout))
 
 
 def curl_upload_form(

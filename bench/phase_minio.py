@@ -1,6 +1,7 @@
 """Measurement 7: minio mode (STORAGE_BACKEND=minio against moto). Full downloads through /raw
 against boto3 reading the same object straight from moto and curl on the presigned URL (and the
-server's CPU per GiB relayed), then what paused players hold, random Ranges through /raw and
+server's CPU per GiB relayed), and through a replica with RAW_REDIRECT_TO_STORE (curl following
+its redirect to moto), then what paused players hold, random Ranges through /raw and
 straight to moto; and the upload into moto itself."""
 
 from __future__ import annotations
@@ -26,16 +27,14 @@ def run(ctx: RunContext) -> None:
     plan = ctx.plan
     size = plan.minio_file_bytes
     moto = Moto(ctx.tmp / "moto.log").start()
-    server = ctx.lite(
-        "minio",
-        {
-            "STORAGE_BACKEND": "minio",
-            "MINIO_ENDPOINT": f"127.0.0.1:{moto.port}",
-            "MINIO_ACCESS_KEY": "testing",
-            "MINIO_SECRET_KEY": "testing",
-            "MINIO_BUCKET": BUCKET,
-        },
-    ).start()
+    store = {
+        "STORAGE_BACKEND": "minio",
+        "MINIO_ENDPOINT": f"127.0.0.1:{moto.port}",
+        "MINIO_ACCESS_KEY": "testing",
+        "MINIO_SECRET_KEY": "testing",
+        "MINIO_BUCKET": BUCKET,
+    }
+    server = ctx.lite("minio", store).start()
     user_id, key = server.new_user_key("minio@bench.example")
     auth = {"X-API-Key": key}
     path = make_wav(ctx.tmp / "bench-minio.wav", size)
@@ -54,7 +53,15 @@ def run(ctx: RunContext) -> None:
     presigned: str = download["url"]
     presigned_path = presigned.removeprefix(moto.url)
 
-    raw_runs, boto_runs, presigned_runs = [], [], []
+    # A second replica on the bucket, with RAW_REDIRECT_TO_STORE: its /raw sends players to the
+    # store, and a player's link (raw_url, a playback token and no headers) is followed there.
+    redirecting = ctx.lite("minio-redirect", {**store, "RAW_REDIRECT_TO_STORE": "true"}).start()
+    status, link = http_json("GET", f"{redirecting.url}/recordings/{rid}/media/{mid}/download", auth)
+    if status != 200:
+        raise RuntimeError(f"the redirecting replica's download answered {status}: {link}")
+    player_link = f"{redirecting.url}{link['raw_url']}"
+
+    raw_runs, boto_runs, presigned_runs, redirect_runs = [], [], [], []
     relaying = procstats.CpuMeter(server.pid)
     with ctx.profiled("minio-download", server.pid):
         for _ in range(plan.minio_downloads):
@@ -65,6 +72,11 @@ def run(ctx: RunContext) -> None:
             raw_runs.append(t.mib_s)
             boto_runs.append(loads.boto3_download(moto.url, BUCKET, object_key).mib_s)
             presigned_runs.append(loads.curl_download(presigned).mib_s)
+            redirected = loads.curl_download(player_link, follow=True)
+            if redirected.bytes != size:
+                raise RuntimeError(f"the redirect led to {redirected.bytes} of {size} bytes")
+            redirect_runs.append(redirected.mib_s)
+    redirecting.stop()
     paused = paused_players(server, raw_path, key)
     seconds = plan.minio_range_seconds
     header = ("X-API-Key", key)
@@ -82,6 +94,8 @@ def run(ctx: RunContext) -> None:
         "raw": median(raw_runs),
         "boto3": median(boto_runs),
         "presigned_curl": median(presigned_runs),
+        "redirect_runs": redirect_runs,
+        "redirect": median(redirect_runs),
         "raw_cpu_s_per_gib": relaying.seconds / (plan.minio_downloads * size / (1024 * MiB)),
         "paused_players": paused,
         "range_raw": raw_range.as_dict(),

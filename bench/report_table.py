@@ -137,6 +137,14 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(_compare("7", what, mn["raw"], mn["boto3"], 0, "boto3 direct", target, lambda r: r >= 0.9))
         what = "  … same, against curl on the presigned URL"
         out.append(_compare("7", what, mn["raw"], mn["presigned_curl"], 0, "curl direct"))
+        if "redirect" in mn:
+            what = "  … via /raw with RAW_REDIRECT_TO_STORE (302 to the store, followed), MiB/s"
+            target = "≥ 0.9x boto3"
+            out.append(
+                _compare(
+                    "7", what, mn["redirect"], mn["boto3"], 0, "boto3 direct", target, lambda r: r >= 0.9
+                )
+            )
         if "raw_cpu_s_per_gib" in mn:
             what = "  … server CPU seconds per GiB relayed"
             out.append(_info("7", what, _f(mn["raw_cpu_s_per_gib"], 2)))

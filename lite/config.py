@@ -72,6 +72,9 @@ class Settings:
     playback_signing_key: str | None = None
     playback_token_seconds: int = 6 * 3600
     presign_seconds: int = 3600
+    # minio/s3: /raw answers a GET of a complete file with a 302 to a presigned URL, so the store
+    # sends the bytes (browsers must reach it: MINIO_PUBLIC_ENDPOINT); off, Lite relays them
+    raw_redirect: bool = False
     shutdown_timeout_seconds: int = 30
     # Part of the timeout: after SIGTERM, at most this long not ready (new requests 503) before the
     # listener closes, so load balancers stop sending first (lite.http.draining)
@@ -174,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         playback_signing_key=_str(env, "PLAYBACK_SIGNING_KEY"),
         playback_token_seconds=_int(env, "PLAYBACK_TOKEN_SECONDS", 6 * 3600, minimum=10),
         presign_seconds=_int(env, "PRESIGNED_URL_SECONDS", 3600, minimum=10),
+        raw_redirect=_bool(env, "RAW_REDIRECT_TO_STORE", False),
         shutdown_timeout_seconds=shutdown_timeout,
         shutdown_drain_seconds=shutdown_drain,
         webhook_url=webhook_url,

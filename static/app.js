@@ -863,9 +863,10 @@
       return;
     }
     clearErrors();
-    // Same origin for every backend, so the download attribute is honoured and no storage host leaks.
+    // Same origin for every backend; `download=1` names the file as an attachment, so it is saved
+    // under its name also where /raw redirects to the store (RAW_REDIRECT_TO_STORE).
     const a = document.createElement('a');
-    a.href = link.raw_url;
+    a.href = `${link.raw_url}${link.raw_url.includes('?') ? '&' : '?'}download=1`;
     a.download = link.filename;
     document.body.append(a);
     a.click();

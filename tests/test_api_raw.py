@@ -103,3 +103,10 @@ def test_an_empty_range_request_on_the_whole_file_streams_it_all(api: httpx.Clie
     with api.stream("GET", raw) as answer:
         received = b"".join(answer.iter_bytes())
     assert received == DATA
+
+
+def test_download_1_names_the_file_as_an_attachment_a_browser_saves(api: httpx.Client, raw: str) -> None:
+    answer = api.get(f"{raw}?download=1")
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == 'attachment; filename="long.wav"'
+    assert answer.content == DATA

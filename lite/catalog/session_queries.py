@@ -32,7 +32,8 @@ class SessionQueries(Tables):
     def media_of_type(self, recording_id: int, media_type: str) -> MediaFile | None:
         return self._record(
             MediaFile,
-            "SELECT * FROM media_files WHERE recording_id = ? AND type = ?", (recording_id, media_type)
+            "SELECT * FROM media_files WHERE recording_id = ? AND type = ?",
+            (recording_id, media_type),
         )
 
     def record_chunk(

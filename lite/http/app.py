@@ -121,7 +121,7 @@ def create_app(services: Services, draining: Draining | None = None) -> WithFast
             RecordingsController,
             MeetingsController,
             upload_chunk,
-            player_router,
+            player_router(services.recordings.redirect_origin()),
             docs_assets_router,
         ],
         state=State({"services": services, "draining": draining}),

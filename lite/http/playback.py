@@ -21,6 +21,8 @@ MEDIA_HEADERS = {
     "Cache-Control": "private, no-cache",
 }
 
+# A presigned URL expires: neither a browser nor a cache may keep the redirect to it.
+REDIRECT_HEADERS = {"Cache-Control": "no-store", "Content-Length": "0"}
 
 SMALL_BODY = 1024 * 1024  # read at once and sent as one body, without a streaming response
 
@@ -35,6 +37,8 @@ class MediaSource:
     open: Callable[[int, int], Awaitable[AsyncIterator[bytes]]]  # (start, length) -> bytes
     read: Callable[[int, int], Awaitable[bytes]] | None = None  # (start, length) -> all of them at once
     local_file: Callable[[], BinaryIO | None] | None = None  # the bytes as an open local file, if so
+    direct_url: Callable[[], str | None] | None = None  # a URL where the store sends them itself, if so
+    disposition: str = "inline"  # or "attachment": /raw?download=1, a browser saves the file
 
 
 def _etag_matches(if_none_match: str, etag: str | None) -> bool:
@@ -55,7 +59,7 @@ async def serve(
     headers = {
         **MEDIA_HEADERS,
         "Content-Type": source.content_type,
-        "Content-Disposition": content_disposition("inline", source.filename),  # RFC 6266
+        "Content-Disposition": content_disposition(source.disposition, source.filename),  # RFC 6266
         "Last-Modified": source.last_modified,
     }
     if source.etag:
@@ -64,6 +68,11 @@ async def serve(
     if_none_match = request_headers.get("if-none-match")
     if if_none_match and _etag_matches(if_none_match, source.etag):
         return Reply(304, {k: v for k, v in headers.items() if k != "Content-Type"})
+
+    if not head_only and source.direct_url is not None:
+        url = source.direct_url()
+        if url is not None:  # the client asks the store, Range and all (RAW_REDIRECT_TO_STORE)
+            return Reply(302, {**REDIRECT_HEADERS, "Location": url})
 
     wanted: ByteRange | None = None
     if if_range_allows(request_headers.get("if-range"), source.etag, source.last_modified):

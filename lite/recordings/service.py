@@ -28,7 +28,7 @@ from lite.http.playback import MediaSource
 from lite.ids import new_id
 from lite.media import formats
 from lite.recordings.shapes import download_out, is_master, master_out, meeting_of, recording_out
-from lite.recordings.sources import chunks_source, master_source
+from lite.recordings.sources import chunks_source, master_source, origin_of
 from lite.recordings.titles import check_title, content_disposition, download_name, title_from_filename
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
@@ -202,12 +202,25 @@ class Recordings(CatalogService):
             self.index.set_title(recording_id, new_title)
         return recording_out(changed(recording, title=new_title), media)
 
-    async def media_source(self, user_id: int, recording_id: int, media_id: int) -> MediaSource:
+    async def media_source(
+        self, user_id: int, recording_id: int, media_id: int, download: bool = False
+    ) -> MediaSource:
+        """Where /raw reads the bytes; `download`: named as an attachment, for a browser to save."""
         # No confirming round trip here: a deleted object answers 404 from storage by itself.
         media, filename = await self._named_media(user_id, recording_id, media_id, confirm=False)
+        disposition = "attachment" if download else "inline"
         if media.state == "receiving":
-            return chunks_source(self.storage, media, self.index.chunks_of(media_id), filename)
-        return master_source(self.storage, media, filename)
+            return chunks_source(self.storage, media, self.index.chunks_of(media_id), filename, disposition)
+        redirect = self.settings.presign_seconds if self.settings.raw_redirect else 0
+        return master_source(self.storage, media, filename, disposition, redirect)
+
+    def redirect_origin(self) -> str | None:
+        """The origin /raw redirects players to (RAW_REDIRECT_TO_STORE on a store that presigns),
+        for the page's Content-Security-Policy; None where /raw sends the bytes itself."""
+        if not self.settings.raw_redirect:
+            return None
+        url = self.storage.presign("recordings/probe", "inline", "application/octet-stream", 60)
+        return origin_of(url) if url else None
 
     async def master(self, user_id: int, recording_id: int, media_type: str) -> dict[str, Any]:
         """Vexa's `/master?type=`: where to play the recording's whole file of that type. 404 while

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from lite.catalog.records import Chunk, MediaFile
 from lite.clock import http_date
 from lite.http.playback import MediaSource
+from lite.recordings.titles import content_disposition
 from lite.storage import Storage
 
 
@@ -22,7 +24,11 @@ def contiguous(chunks: list[Chunk]) -> list[Chunk]:
     return run
 
 
-def master_source(storage: Storage, media: MediaFile, filename: str) -> MediaSource:
+def master_source(
+    storage: Storage, media: MediaFile, filename: str, disposition: str = "inline", redirect_seconds: int = 0
+) -> MediaSource:
+    """`redirect_seconds`: when not 0, a GET may be sent to the store itself with a presigned URL
+    valid that long (RAW_REDIRECT_TO_STORE; the storage kind decides whether one exists)."""
     sha, key = media.sha256, media.storage_key
 
     async def open_range(start: int, length: int) -> AsyncIterator[bytes]:
@@ -31,9 +37,15 @@ def master_source(storage: Storage, media: MediaFile, filename: str) -> MediaSou
     async def read_range(start: int, length: int) -> bytes:
         return await storage.read_range(key, start, length)
 
+    def direct_url() -> str | None:
+        named = content_disposition(disposition, filename)  # as /raw names it
+        return storage.presign(key, named, media.content_type, redirect_seconds)
+
     return MediaSource(
         read=read_range,
         local_file=lambda: storage.local_file(key),
+        direct_url=direct_url if redirect_seconds else None,
+        disposition=disposition,
         size=media.file_size_bytes,
         etag=f'"{sha[:32]}"' if sha else None,
         last_modified=http_date(media.updated_at),
@@ -43,7 +55,15 @@ def master_source(storage: Storage, media: MediaFile, filename: str) -> MediaSou
     )
 
 
-def chunks_source(storage: Storage, media: MediaFile, chunks: list[Chunk], filename: str) -> MediaSource:
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL: what a Content-Security-Policy source names."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def chunks_source(
+    storage: Storage, media: MediaFile, chunks: list[Chunk], filename: str, disposition: str = "inline"
+) -> MediaSource:
     run = contiguous(chunks)
     starts: list[int] = []
     total = 0
@@ -57,9 +77,7 @@ def chunks_source(storage: Storage, media: MediaFile, chunks: list[Chunk], filen
     async def open_range(start: int, length: int) -> AsyncIterator[bytes]:
         first = max(bisect.bisect_right(starts, start) - 1, 0)
         # Open the first chunk now, so a missing object fails before the response starts.
-        head = (
-            await storage.open_read(run[first].storage_key, start - starts[first], None) if run else None
-        )
+        head = await storage.open_read(run[first].storage_key, start - starts[first], None) if run else None
         return _read_on(storage, run, starts, first, head, start, length)
 
     return MediaSource(
@@ -69,6 +87,7 @@ def chunks_source(storage: Storage, media: MediaFile, chunks: list[Chunk], filen
         content_type=media.content_type,
         filename=filename,
         open=open_range,
+        disposition=disposition,
     )
 
 

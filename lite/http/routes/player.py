@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,47 +17,59 @@ from lite.http.routes.deps import Id, media_reader, services
 
 STATIC_DIR = Path(__file__).resolve().parents[3] / "static"  # lite/http/routes/ -> the checkout
 
+
 # The page runs only its own files: no inline script or style, no plugins, no framing, no form posts
-# (a form that somehow submits without JavaScript must not put the API key into a URL).
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "media-src 'self'",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    # Playback URLs carry tokens; nothing the page loads needs to tell anyone where it came from.
-    "Referrer-Policy": "no-referrer",
-}
+# (a form that somehow submits without JavaScript must not put the API key into a URL). Media come
+# from the page's own origin, and from the store's where /raw redirects there (RAW_REDIRECT_TO_STORE).
+def content_security_policy(store_origin: str | None = None) -> str:
+    media = f"media-src 'self' {store_origin}" if store_origin else "media-src 'self'"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            media,
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def page_headers_for(store_origin: str | None) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(store_origin),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        # Playback URLs carry tokens; nothing the page loads needs to tell anyone where it came from.
+        "Referrer-Policy": "no-referrer",
+    }
+
+
 # Revalidate on every load so a new release is picked up at once; the files are small.
 REVALIDATE = CacheControlHeader(no_cache=True)
 
 
-def page_headers(app: ASGIApp) -> ASGIApp:
-    """Middleware: the security headers on every response of the page and its files (the static
-    files router sends its own headers, so layered response_headers would not reach them)."""
+def page_headers(headers: dict[str, str]) -> Callable[[ASGIApp], ASGIApp]:
+    """Middleware: `headers` on every response of the page and its files (the static files router
+    sends its own headers, so layered response_headers would not reach them)."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in PAGE_HEADERS.items():
-                    headers[name] = value
-            await send(message)
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    sent = MutableScopeHeaders.from_message(message)
+                    for name, value in headers.items():
+                        sent[name] = value
+                await send(message)
 
-        await app(scope, receive, send_with_headers)
+            await app(scope, receive, send_with_headers)
 
-    return middleware
+        return middleware
+
+    return wrap
 
 
 @get("/", include_in_schema=False, cache_control=REVALIDATE, sync_to_thread=False)
@@ -84,12 +97,14 @@ async def waveform(
     return levels.as_json()
 
 
-player_router = Router(
-    path="/",
-    route_handlers=[
-        index_page,
-        waveform,
-        create_static_files_router(path="/static", directories=[STATIC_DIR], cache_control=REVALIDATE),
-    ],
-    middleware=[page_headers],
-)
+def player_router(store_origin: str | None) -> Router:
+    """The page, its files and the level overview; `store_origin`: where /raw may send media."""
+    return Router(
+        path="/",
+        route_handlers=[
+            index_page,
+            waveform,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], cache_control=REVALIDATE),
+        ],
+        middleware=[page_headers(page_headers_for(store_origin))],
+    )

@@ -158,8 +158,11 @@ class RecordingsController(Controller):
         user_id: NamedDependency[int],
         recording_id: int = RecordingId,
         media_id: int = RecordingId,
+        download: bool = False,
     ) -> ASGIApp:
+        """`?download=1` names the file as an attachment, which a browser saves (also after a
+        redirect to the store, where a link's `download` attribute no longer counts)."""
         # The same self-sending answer as the fast path's (lite.http.media_reply).
-        source = await services(state).recordings.media_source(user_id, recording_id, media_id)
+        source = await services(state).recordings.media_source(user_id, recording_id, media_id, download)
         head_only, zero = request.method == "HEAD", zero_copy.offered(request.scope)
         return await playback.serve(source, request.headers, head_only, zero)
