@@ -113,3 +113,13 @@ def test_a_download_is_redirected_with_the_file_named_as_an_attachment(api: http
     stored = httpx.get(answer.headers["location"])
     assert stored.headers["content-disposition"].startswith("attachment; filename=")
     assert stored.content == DATA
+
+
+def test_a_proxy_that_follows_redirects_with_its_key_and_range_gets_the_range(
+    api: httpx.Client, media: str
+) -> None:
+    """As Vexa's dashboard proxy reads raw_url (Node's fetch: redirects followed, headers kept)."""
+    answer = api.get(f"{media}/raw", headers={"Range": "bytes=5000-5099"}, follow_redirects=True)
+    assert answer.status_code == 206
+    assert answer.content == DATA[5000:5100]
+    assert len(answer.history) == 1 and answer.history[0].status_code == 302
