@@ -15,6 +15,7 @@ from tests.conftest import LiveServer
 from tests.faultkit import random_wav
 from tests.playbackkit import media_paths, raw_url
 from tests.test_bot_upload import send_chunk, wav_chunks
+from tests.test_metrics import moved, scrape
 
 DATA = random_wav(3_000_000)  # over playback.SMALL_BODY: a file Lite would otherwise stream
 
@@ -123,3 +124,13 @@ def test_a_proxy_that_follows_redirects_with_its_key_and_range_gets_the_range(
     assert answer.status_code == 206
     assert answer.content == DATA[5000:5100]
     assert len(answer.history) == 1 and answer.history[0].status_code == 302
+
+
+def test_a_redirect_is_counted_as_a_302_on_the_raw_route_with_no_bytes(api: httpx.Client, media: str) -> None:
+    before = scrape(api)
+    for _ in range(3):
+        assert api.get(f"{media}/raw").status_code == 302
+    after = scrape(api)
+    raw_route = "/recordings/{recording_id}/media/{media_id}/raw"
+    assert moved(before, after, "lite_http_requests_total", route=raw_route, status="302") == 3
+    assert moved(before, after, "lite_raw_bytes_served_total") == 0
