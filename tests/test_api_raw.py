@@ -110,3 +110,9 @@ def test_download_1_names_the_file_as_an_attachment_a_browser_saves(api: httpx.C
     assert answer.status_code == 200
     assert answer.headers["content-disposition"] == 'attachment; filename="long.wav"'
     assert answer.content == DATA
+
+
+def test_a_download_value_that_is_not_a_yes_or_no_is_refused_clearly(api: httpx.Client, raw: str) -> None:
+    answer = api.get(f"{raw}?download=maybe")
+    assert answer.status_code == 400
+    assert "download" in answer.json()["detail"]
