@@ -164,6 +164,14 @@ def upload(api: httpx.Client, data: bytes, name: str, **fields: str) -> dict[str
     return dict(answer.json())
 
 
+def download_first(page: Page) -> tuple[str, bytes]:
+    """Click the first media file's download button: the name the browser saves it under, and the bytes."""
+    with page.pw.expect_download() as caught:
+        page.pw.click("#recording-list .media .download")
+    download = caught.value
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
 @contextmanager
 def signed_in_page(browser: Any, server: LiveServer, key: str, **context_options: Any) -> Iterator[Page]:
     """A page in a browser context of its own (a viewport, a colour scheme…), signed in, its list shown."""

@@ -4,13 +4,12 @@ and a download still saves the file under its name."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.player.test_player_playback import assert_seeks_and_keeps_playing
-from tests.playerkit import SPEECHY_SECONDS, Page, speechy_wav, upload
+from tests.playerkit import SPEECHY_SECONDS, Page, download_first, speechy_wav, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["minio"], indirect=True)]
 
@@ -34,8 +33,4 @@ def test_download_saves_the_file_under_its_name(page: Page, key: str, api_for: A
     data = speechy_wav(2.0)
     upload(api_for(key), data, "take.wav", session_uid="take-1")
     page.sign_in(key)
-    with page.pw.expect_download() as caught:
-        page.pw.click("#recording-list .media .download")
-    download = caught.value
-    assert download.suggested_filename == "take.wav"
-    assert Path(download.path()).read_bytes() == data
+    assert download_first(page) == ("take.wav", data)
