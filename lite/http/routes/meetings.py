@@ -35,7 +35,7 @@ class MeetingsController(Controller):
 
     @get("/meetings/{meeting_id:str}", summary="One meeting, by Vexa's meeting id")
     async def get_meeting(
-        self, state: State, user_id: NamedDependency[int], meeting_id: str
+        self, state: State, user_id: NamedDependency[int], meeting_id: FromPath[str]
     ) -> dict[str, Any]:
         return await services(state).meetings.one(user_id, meeting_id)
 

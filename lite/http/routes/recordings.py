@@ -158,7 +158,7 @@ class RecordingsController(Controller):
         user_id: NamedDependency[int],
         recording_id: int = RecordingId,
         media_id: int = RecordingId,
-        download: bool = False,
+        download: FromQuery[bool] = False,
     ) -> ASGIApp:
         """`?download=1` names the file as an attachment, which a browser saves (also after a
         redirect to the store, where a link's `download` attribute no longer counts)."""
