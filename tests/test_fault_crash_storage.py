@@ -54,13 +54,24 @@ def _stray_sessions(cycle: int, stored: Inventory, rows: Rows) -> dict[str, list
     return sessions
 
 
+def _left_for_the_sweep(rows: Rows) -> set[str]:
+    """Chunk objects the index still lists for a master it has complete. The finalizer deletes them
+    after indexing the master (after the final chunk's answer), object first, then its row; a kill in
+    between leaves them, and the start-up sweep removes them (the next test checks it did)."""
+    complete = {m["id"] for m in rows["media_files"] if m["state"] == "complete"}
+    return {c["storage_key"] for c in rows["chunks"] if c["media_id"] in complete}
+
+
 def test_objects_the_index_lacks_come_only_from_requests_cut_by_a_kill(crash_run: list[Snapshot]) -> None:
     """As the kill left it, storage may hold objects of a request it cut between storing and indexing
-    (the restart cleans them up: the next test), never of one that was acknowledged or refused. (What
-    is served comes from the index, so these are never served: the tests above compare every served
-    byte with what was sent.)"""
+    (the restart cleans them up: the next test), never of one that was acknowledged or refused, apart
+    from a complete master's chunks the finalizer had not yet deleted. (What is served comes from the
+    index, so these are never served: the tests above compare every served byte with what was sent.)"""
     for snap in crash_run:
+        sweep = _left_for_the_sweep(snap.killed_rows)
         for uid, keys in _stray_sessions(snap.cycle, snap.killed_files, snap.killed_rows).items():
+            if set(keys) <= sweep:
+                continue
             sent = [a for a in snap.attempts if a.session == uid]
             assert any(a.outcome == "cut" for a in sent), f"cycle {snap.cycle}: {keys} of {uid}: {sent}"
 
