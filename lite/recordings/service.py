@@ -28,8 +28,8 @@ from lite.http.playback import MediaSource
 from lite.ids import new_id
 from lite.media import formats
 from lite.recordings.shapes import download_out, is_master, master_out, meeting_of, recording_out
-from lite.recordings.sources import chunks_source, master_source, origin_of
-from lite.recordings.titles import check_title, content_disposition, download_name, title_from_filename
+from lite.recordings.sources import chunks_source, master_source, origin_of, presigned
+from lite.recordings.titles import check_title, download_name, title_from_filename
 from lite.recordings.upload_form import UploadPlan, duration_field, peek
 from lite.recordings.uploaded import final_kind, probe_stored, upload_rows
 from lite.sessions.locks import SessionLocks
@@ -238,11 +238,8 @@ class Recordings(CatalogService):
         return master_out(media, filename, self._direct_url(media, filename), self.settings.presign_seconds)
 
     def _direct_url(self, media: MediaFile, filename: str) -> str | None:
-        """A presigned URL straight to the store (None on local), naming the file as /raw does."""
-        disposition = content_disposition("attachment", filename)
-        return self.storage.presign(
-            media.storage_key, disposition, media.content_type, self.settings.presign_seconds
-        )
+        """A presigned download URL straight to the store (None on local)."""
+        return presigned(self.storage, media, filename, "attachment", self.settings.presign_seconds)
 
     async def download(
         self, user_id: int, recording_id: int, media_id: int, raw_token: str | None = None

@@ -38,8 +38,7 @@ def master_source(
         return await storage.read_range(key, start, length)
 
     def direct_url() -> str | None:
-        named = content_disposition(disposition, filename)  # as /raw names it
-        return storage.presign(key, named, media.content_type, redirect_seconds)
+        return presigned(storage, media, filename, disposition, redirect_seconds)
 
     return MediaSource(
         read=read_range,
@@ -53,6 +52,14 @@ def master_source(
         filename=filename,
         open=open_range,
     )
+
+
+def presigned(
+    storage: Storage, media: MediaFile, filename: str, disposition: str, seconds: int
+) -> str | None:
+    """A URL straight to the store for `seconds` (None on local), naming the file as /raw does."""
+    named = content_disposition(disposition, filename)
+    return storage.presign(media.storage_key, named, media.content_type, seconds)
 
 
 def origin_of(url: str) -> str:
